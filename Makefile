@@ -1,0 +1,63 @@
+# The few entry points people type. Everything installs into .venv from the lock files.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DB     ?= sqlite:///demo.db
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+DEMO_USER ?= demo
+DEMO_PASSWORD ?= demo-password
+
+.PHONY: demo test bench check lint typecheck lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.base: requirements/base.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/base.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: requirements/dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.base
+
+## demo: demo database, demo API user, server on http://$(HOST):$(PORT)
+demo: $(VENV)/.base
+	$(BIN)/agentcdr --db $(DB) demo --days 7 --agents 300 --calls-per-day 6000 --if-empty
+	AGENTCDR_PASSWORD=$(DEMO_PASSWORD) $(BIN)/agentcdr --db $(DB) users add $(DEMO_USER) --all-tenants --if-missing
+	@echo
+	@echo "Try it:"
+	@echo "  curl -s -X POST 'http://$(HOST):$(PORT)/goAPIv2/goReports/goAPI.php' \\"
+	@echo "    --data-urlencode goAction=agent_cdr --data-urlencode goUser=$(DEMO_USER) \\"
+	@echo "    --data-urlencode goPass=$(DEMO_PASSWORD) --data-urlencode responsetype=json \\"
+	@echo "    --data-urlencode 'profile[]=COLLECTIONS' --data-urlencode limit=3"
+	@echo "  Report page: http://$(HOST):$(PORT)/"
+	@echo
+	$(BIN)/agentcdr --db $(DB) serve --host $(HOST) --port $(PORT)
+
+## test: the whole suite (SQLite always; PostgreSQL and MariaDB when reachable, required in CI)
+test: $(VENV)/.dev
+	$(BIN)/ruff check agentcdr tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest --cov --cov-report=term
+
+check: $(VENV)/.dev
+	$(BIN)/ruff check agentcdr tests bench
+	$(BIN)/ruff format --check agentcdr tests bench
+	$(BIN)/mypy
+
+## bench: the benchmark of docs/benchmarks.md
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.run
+
+## lock: regenerate the lock files after changing dependencies in pyproject.toml
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes -o requirements/base.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra mysql --extra parquet --extra dev --generate-hashes -o requirements/dev.lock -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage demo.db demo.db-wal demo.db-shm

@@ -1,0 +1,10 @@
+"""agentcdr: the agent_cdr call-center reporting API, its stores and its tools."""
+
+from __future__ import annotations
+
+from agentcdr.errors import AgentCDRError
+from agentcdr.records import CallRecord, ReportRequest
+
+__version__ = "0.1.0"
+
+__all__ = ["AgentCDRError", "CallRecord", "ReportRequest", "__version__"]

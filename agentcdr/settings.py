@@ -1,0 +1,230 @@
+"""Every setting, declared once: name, type, default, environment variable and help.
+
+The CLI builds its options from this table, ``docs/configuration.md`` documents it (a test
+checks that every setting is there), and a bad value fails at start-up naming its key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agentcdr.errors import ConfigError
+
+
+def local_zone_name() -> str:
+    """The machine's local IANA zone, from ``TZ`` or ``/etc/localtime``; UTC if unknown."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        return name
+    try:
+        target = Path("/etc/localtime").resolve()
+    except OSError:
+        return "UTC"
+    parts = target.parts
+    if "zoneinfo" in parts:
+        return "/".join(parts[parts.index("zoneinfo") + 1 :]) or "UTC"
+    return "UTC"
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"not a TCP port: {value}")
+    return value
+
+
+def _zone_name(text: str) -> str:
+    zone(text)
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Callable[[], Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return "AGENTCDR_" + self.name.upper()
+
+
+SETTINGS: Final = (
+    Setting(
+        "db",
+        str,
+        lambda: "sqlite:///agentcdr.db",
+        "Database URL of the call store: sqlite:///PATH, postgresql://…, mysql://… "
+        "or vicidial+mysql://… (read-only VICIdial adapter).",
+        secret=True,
+    ),
+    Setting(
+        "users_db",
+        str,
+        lambda: "",
+        "Database URL for API users when the call store is read-only (VICIdial); "
+        "empty means the call store itself.",
+        secret=True,
+    ),
+    Setting("host", str, lambda: "127.0.0.1", "Address the server listens on."),
+    Setting("port", _port, lambda: 8080, "TCP port the server listens on."),
+    Setting("workers", _positive_int, lambda: 1, "Server worker processes."),
+    Setting(
+        "tz",
+        _zone_name,
+        local_zone_name,
+        "Report time zone (IANA name): dates in requests and answer_time in responses.",
+    ),
+    Setting(
+        "max_span_days",
+        _positive_int,
+        lambda: 366,
+        "Longest date range one request may ask for, in days (inclusive).",
+    ),
+    Setting(
+        "http_200",
+        _bool,
+        lambda: False,
+        "Answer every response with HTTP 200, errors included, like the PHP original.",
+    ),
+    Setting(
+        "login_max_user_failures",
+        _positive_int,
+        lambda: 10,
+        "Failed logins for one user name within the window before it is throttled.",
+    ),
+    Setting(
+        "login_max_addr_failures",
+        _positive_int,
+        lambda: 50,
+        "Failed logins from one client address within the window before it is throttled.",
+    ),
+    Setting(
+        "login_window",
+        _positive_int,
+        lambda: 900,
+        "Window of the failed-login throttle, in seconds.",
+    ),
+    Setting(
+        "credential_cache_ttl",
+        int,
+        lambda: 60,
+        "Seconds a verified user/password pair is remembered (0 disables the cache).",
+    ),
+    Setting(
+        "statement_timeout",
+        _positive_int,
+        lambda: 600,
+        "Longest a report query may run, in seconds.",
+    ),
+    Setting(
+        "chunk_rows",
+        _positive_int,
+        lambda: 1000,
+        "Rows fetched and encoded per chunk of a streamed response.",
+    ),
+    Setting(
+        "access_log",
+        str,
+        lambda: "-",
+        "Where the access log goes: a file path, '-' for stderr, or '' for none.",
+    ),
+    Setting(
+        "trust_proxy",
+        _bool,
+        lambda: False,
+        "Take the client address from X-Forwarded-For (behind a load balancer).",
+    ),
+)
+BY_NAME: Final = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str
+    users_db: str
+    host: str
+    port: int
+    workers: int
+    tz: str
+    max_span_days: int
+    http_200: bool
+    login_max_user_failures: int
+    login_max_addr_failures: int
+    login_window: int
+    credential_cache_ttl: int
+    statement_timeout: int
+    chunk_rows: int
+    access_log: str
+    trust_proxy: bool
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone(self.tz)
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Defaults, then environment variables, then explicit overrides (CLI options)."""
+        env = os.environ if environ is None else environ
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw: Any = given.get(setting.name, env.get(setting.env))
+            if raw is None:
+                values[setting.name] = setting.default()
+                continue
+            try:
+                values[setting.name] = setting.parse(raw) if isinstance(raw, str) else raw
+            except ValueError as exc:
+                raise ConfigError(f"setting {setting.name} ({setting.env}): {exc}") from exc
+        return cls(**values)
+
+    def public(self) -> dict[str, Any]:
+        """The settings with secrets masked, for printing."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = mask_url(value) if BY_NAME[f.name].secret else value
+        return out
+
+
+def mask_url(url: str) -> str:
+    """A database URL with its password replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url

@@ -1,0 +1,36 @@
+"""Stores: where reports are read from, chosen by database URL."""
+
+from __future__ import annotations
+
+from agentcdr.errors import ConfigError
+from agentcdr.settings import Settings
+from agentcdr.store.base import ApiUser, CallStore, RowStream, UserStore, WriteCounts
+
+
+def open_call_store(url: str, settings: Settings | None = None) -> CallStore:
+    """The call store for a database URL (not yet opened: call ``await store.open()``)."""
+    timeout = settings.statement_timeout if settings else 600
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "sqlite":
+        from agentcdr.store.sqlite import SQLiteStore
+
+        return SQLiteStore(url, statement_timeout=timeout)
+    raise ConfigError(f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH")
+
+
+def user_store_of(store: CallStore) -> UserStore:
+    users = getattr(store, "users", None)
+    if users is None:
+        raise ConfigError(f"the store {store.url!r} keeps no API users; set users_db")
+    return users  # type: ignore[no-any-return]
+
+
+__all__ = [
+    "ApiUser",
+    "CallStore",
+    "RowStream",
+    "UserStore",
+    "WriteCounts",
+    "open_call_store",
+    "user_store_of",
+]

@@ -1,0 +1,72 @@
+"""The report query, built once for every SQL dialect of agentcdr's own store.
+
+Only placeholders are ever put into the SQL text; every request value travels as a bound
+parameter. Column and sort names come from the constants below, never from the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from agentcdr.records import ReportRequest
+from agentcdr.store.schema import Dialect
+
+SELECT_COLUMNS: Final = (
+    "id, call_id, agent, answer_ts, disposition, phone_number, loan_number, call_type, "
+    "duration_sec, lead_id, term_reason, portfolio, campaign_name, profile"
+)
+
+
+class _Params:
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.values: list[Any] = []
+
+    def add(self, *values: Any) -> list[str]:
+        marks = self.dialect.placeholders(len(values), start=len(self.values) + 1)
+        self.values.extend(values)
+        return marks
+
+    def one(self, value: Any) -> str:
+        return self.add(value)[0]
+
+    def in_list(self, column: str, values: tuple[str, ...]) -> str:
+        if len(values) == 1:
+            return f"{column} = {self.one(values[0])}"
+        return f"{column} IN ({', '.join(self.add(*values))})"
+
+
+def report_query(request: ReportRequest, dialect: Dialect) -> tuple[str, list[Any]]:
+    """SQL and parameters for a report request. The caller handles ``tenants == ()``."""
+    p = _Params(dialect)
+    where = [f"answer_ts >= {p.one(request.start_ts)}", f"answer_ts < {p.one(request.end_ts)}"]
+    if request.tenants is not None:
+        where.append(p.in_list("portfolio", request.tenants))
+    if request.users:
+        where.append(p.in_list("agent_key", request.users))
+    if request.profiles:
+        where.append(p.in_list("profile", request.profiles))
+    if request.call_types:
+        where.append(p.in_list("call_type", request.call_types))
+    if request.dispositions:
+        where.append(p.in_list("LOWER(disposition)", request.dispositions))
+    if request.campaigns:
+        where.append(p.in_list("LOWER(campaign_name)", request.campaigns))
+    if request.updated_since is not None:
+        where.append(f"updated_at >= {p.one(request.updated_since)}")
+    desc = request.order == "desc"
+    if request.cursor is not None:
+        op = "<" if desc else ">"
+        ts, ts2, row_id = p.add(
+            request.cursor.answer_ts, request.cursor.answer_ts, request.cursor.id
+        )
+        where.append(f"(answer_ts {op} {ts} OR (answer_ts = {ts2} AND id {op} {row_id}))")
+    direction = "DESC" if desc else "ASC"
+    sql = (
+        f"SELECT {SELECT_COLUMNS} FROM calls WHERE {' AND '.join(where)} "
+        f"ORDER BY answer_ts {direction}, id {direction}"
+    )
+    if request.limit is not None:
+        # One row more than asked, to learn whether a next page exists.
+        sql += f" LIMIT {p.one(request.limit + 1)}"
+    return sql, p.values

@@ -1,0 +1,349 @@
+"""agentcdr's embedded store: one SQLite file in WAL mode.
+
+Concurrency design (see docs/api.md, "Streaming"): reading rows through a thread pool makes
+every fetched row fight for the GIL and collapses under concurrent reports, so report rows are
+fetched on the event loop itself in bounded chunks, one chunk per turn, which interleaves
+concurrent reports fairly. Only the first step of a query, where SQLite may sort, can take
+long; it is tried on the loop with a small time budget, and if the budget runs out the
+statement is interrupted and run again in a worker thread. A progress handler enforces the
+statement time limit throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from agentcdr.errors import ConfigError, DatabaseUnavailable
+from agentcdr.records import CallRecord, ReportRequest, Row
+from agentcdr.store.base import ApiUser, CallWriter, WriteCounts
+from agentcdr.store.query import report_query
+from agentcdr.store.schema import LATEST, SQLITE, migrations_table, pending
+from agentcdr.store.sqlusers import USER_COLUMNS, UserSQL, user_from_row
+
+_INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop
+_PROGRESS_OPS: Final = 20_000  # SQLite VM steps between progress-handler calls
+
+CALL_COLUMNS: Final = (
+    "source, call_id, agent, agent_key, answer_ts, disposition, phone_number, loan_number, "
+    "call_type, duration_sec, lead_id, term_reason, portfolio, campaign_name, profile, "
+    "inserted_at, updated_at"
+)
+_VALUE_COLUMNS: Final = (
+    "agent",
+    "agent_key",
+    "answer_ts",
+    "disposition",
+    "phone_number",
+    "loan_number",
+    "call_type",
+    "duration_sec",
+    "lead_id",
+    "term_reason",
+    "portfolio",
+    "campaign_name",
+    "profile",
+)
+UPSERT: Final = (
+    f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['?'] * 17)}) "
+    "ON CONFLICT (source, call_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*_VALUE_COLUMNS, "updated_at"))
+    + " WHERE "
+    + " OR ".join(f"calls.{c} IS NOT excluded.{c}" for c in _VALUE_COLUMNS)
+)
+
+
+def record_params(record: CallRecord, source: str, now: int) -> tuple[Any, ...]:
+    """The 17 values of an upserted call, in ``CALL_COLUMNS`` order."""
+    return (
+        record.source or source,
+        record.call_id,
+        record.user,
+        record.user.lower(),
+        record.answer_ts,
+        record.disposition,
+        record.phone_number,
+        record.loan_number,
+        record.call_type,
+        record.call_duration_sec,
+        record.lead_id,
+        record.term_reason,
+        record.portfolio,
+        record.campaign_name,
+        record.profile,
+        now,
+        now,
+    )
+
+
+def path_from_url(url: str) -> Path:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise ConfigError(f"not a SQLite URL (sqlite:///PATH): {url}")
+    return Path(url[len(prefix) :])
+
+
+class _Deadline:
+    """The progress handler: interrupts a statement once its deadline has passed."""
+
+    def __init__(self) -> None:
+        self.at = float("inf")
+
+    def __call__(self) -> int:
+        return 1 if time.monotonic() > self.at else 0
+
+
+class _Conn:
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.deadline = _Deadline()
+        self.db.set_progress_handler(self.deadline, _PROGRESS_OPS)
+        for pragma in (
+            "busy_timeout = 5000",
+            "synchronous = NORMAL",
+            "mmap_size = 268435456",
+            "cache_size = -32768",
+            "temp_store = FILE",
+        ):
+            self.db.execute(f"PRAGMA {pragma}")
+
+
+class SQLiteRowStream:
+    def __init__(
+        self,
+        store: SQLiteStore,
+        conn: _Conn,
+        cursor: sqlite3.Cursor,
+        chunk_rows: int,
+        deadline: float,
+        first: list[Row],
+    ) -> None:
+        self._store = store
+        self._conn = conn
+        self._cursor: sqlite3.Cursor | None = cursor
+        self._chunk_rows = chunk_rows
+        self._deadline = deadline
+        self._first = first
+
+    async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
+        try:
+            if self._first:
+                yield self._first
+            while self._cursor is not None:
+                self._conn.deadline.at = self._deadline
+                try:
+                    batch = self._cursor.fetchmany(self._chunk_rows)
+                except sqlite3.OperationalError as exc:
+                    raise DatabaseUnavailable(_describe(exc)) from exc
+                finally:
+                    self._conn.deadline.at = float("inf")
+                if not batch:
+                    break
+                yield batch
+                # Let other requests run between chunks.
+                await asyncio.sleep(0)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+            self._store._release(self._conn)
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    if "interrupted" in str(exc):
+        return "The report query ran past the statement time limit"
+    return "The database cannot be read; try again later"
+
+
+class SQLiteStore:
+    read_only = False
+
+    def __init__(self, url: str, statement_timeout: float = 600.0) -> None:
+        self.url = url
+        self.path = path_from_url(url)
+        self.statement_timeout = statement_timeout
+        self._idle: list[_Conn] = []
+        self.users = SQLiteUsers(self)
+
+    # -- connections -----------------------------------------------------------------------
+    def _acquire(self) -> _Conn:
+        if self._idle:
+            return self._idle.pop()
+        try:
+            return _Conn(self.path)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable() from exc
+
+    def _release(self, conn: _Conn) -> None:
+        if len(self._idle) < 16:
+            self._idle.append(conn)
+        else:
+            conn.db.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        conn = self._acquire()
+        try:
+            yield conn.db
+        finally:
+            self._release(conn)
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def open(self) -> None:
+        if not self.path.parent.exists():
+            raise ConfigError(f"directory of the SQLite database does not exist: {self.path}")
+        try:
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"cannot open SQLite database {self.path}: {exc}") from exc
+
+    def migrate(self) -> None:
+        with self.connection() as db:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(migrations_table(SQLITE))
+                current = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                version = int(current.fetchone()[0])
+                if version > LATEST:
+                    raise ConfigError(
+                        f"database schema version {version} is newer than this agentcdr "
+                        f"({LATEST}); upgrade agentcdr"
+                    )
+                for number, statements in pending(SQLITE, version):
+                    for statement in statements:
+                        db.execute(statement)
+                    db.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?)", (number, int(time.time()))
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        while self._idle:
+            self._idle.pop().db.close()
+
+    async def ping(self) -> None:
+        try:
+            with self.connection() as db:
+                db.execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable() from exc
+
+    async def count_calls(self) -> int:
+        with self.connection() as db:
+            return int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+
+    # -- reports ---------------------------------------------------------------------------
+    async def report(self, request: ReportRequest, chunk_rows: int) -> SQLiteRowStream:
+        sql, params = report_query(request, SQLITE)
+        conn = self._acquire()
+        deadline = time.monotonic() + self.statement_timeout
+        try:
+            conn.deadline.at = min(deadline, time.monotonic() + _INLINE_BUDGET)
+            try:
+                cursor = conn.db.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                if "interrupted" not in str(exc) or deadline <= time.monotonic():
+                    raise
+                # A long first step (a sort): finish it off the event loop.
+                conn.deadline.at = deadline
+                cursor = await asyncio.to_thread(conn.db.execute, sql, params)
+            conn.deadline.at = deadline
+            first = cursor.fetchmany(chunk_rows)
+        except sqlite3.Error as exc:
+            self._release(conn)
+            raise DatabaseUnavailable(_describe(exc)) from exc
+        finally:
+            conn.deadline.at = float("inf")
+        return SQLiteRowStream(self, conn, cursor, chunk_rows, deadline, first)
+
+    # -- writes ----------------------------------------------------------------------------
+    @asynccontextmanager
+    async def writer(self, source: str = "") -> AsyncIterator[CallWriter]:
+        with self.connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            before = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+            writer = _SQLiteWriter(db, source)
+            try:
+                yield writer
+                after = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        writer.finish(after - before)
+
+
+class _SQLiteWriter:
+    def __init__(self, db: sqlite3.Connection, source: str) -> None:
+        self._db = db
+        self._source = source
+        self._seen = 0
+        self._changed = 0
+        self._counts = WriteCounts()
+
+    async def write(self, records: Sequence[CallRecord]) -> None:
+        now = int(time.time())
+        cursor = self._db.executemany(
+            UPSERT, [record_params(r, self._source, now) for r in records]
+        )
+        self._seen += len(records)
+        self._changed += max(cursor.rowcount, 0)
+
+    def finish(self, inserted: int) -> None:
+        self._counts = WriteCounts(
+            inserted=inserted,
+            updated=self._changed - inserted,
+            unchanged=self._seen - self._changed,
+        )
+
+    @property
+    def counts(self) -> WriteCounts:
+        return self._counts
+
+
+class SQLiteUsers:
+    """API users in the same SQLite file."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+        self._sql = UserSQL(SQLITE)
+
+    def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._store.connection() as db:
+            return db.execute(sql, params).fetchall()
+
+    async def get_user(self, name: str) -> ApiUser | None:
+        rows = self._run(self._sql.get, (name,))
+        return user_from_row(rows[0]) if rows else None
+
+    async def list_users(self) -> list[ApiUser]:
+        return [user_from_row(r) for r in self._run(self._sql.list, ())]
+
+    async def add_user(
+        self, name: str, password_hash: str, all_tenants: bool, tenants: frozenset[str]
+    ) -> None:
+        try:
+            self._run(*self._sql.insert(name, password_hash, all_tenants, tenants))
+        except sqlite3.IntegrityError as exc:
+            raise ConfigError(f"user {name!r} already exists") from exc
+
+    async def update_user(self, name: str, **changes: Any) -> None:
+        sql, params = self._sql.update(name, **changes)
+        with self._store.connection() as db:
+            if db.execute(sql, params).rowcount == 0:
+                raise ConfigError(f"no such user: {name!r}")
+
+
+__all__ = ["USER_COLUMNS", "SQLiteStore"]
