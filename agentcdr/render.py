@@ -116,8 +116,7 @@ def row_renderer(fields: Sequence[str], tz: ZoneInfo) -> Callable[[Row], tuple[A
     getters = [_getter(f, tz) for f in fields]
     plain = all(isinstance(g, type(itemgetter(0))) for g in getters)
     if plain and len(fields) > 1:
-        combined = itemgetter(*(COL[f] for f in fields))
-        return lambda row: combined(row)  # type: ignore[no-any-return]
+        return itemgetter(*(COL[f] for f in fields))
     if len(getters) == 1:
         only = getters[0]
         return lambda row: (only(row),)

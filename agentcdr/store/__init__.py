@@ -25,6 +25,13 @@ def user_store_of(store: CallStore) -> UserStore:
     return users  # type: ignore[no-any-return]
 
 
+def open_user_store(calls: CallStore, settings: Settings) -> UserStore:
+    """API users: in the call store, or in the store of ``users_db`` when that is set."""
+    if settings.users_db:
+        return user_store_of(open_call_store(settings.users_db, settings))
+    return user_store_of(calls)
+
+
 __all__ = [
     "ApiUser",
     "CallStore",
@@ -32,5 +39,6 @@ __all__ = [
     "UserStore",
     "WriteCounts",
     "open_call_store",
+    "open_user_store",
     "user_store_of",
 ]

@@ -1,0 +1,153 @@
+"""``agentcdr users``: add, list, disable and re-password API users.
+
+Passwords come from a prompt, ``--password-stdin`` or AGENTCDR_PASSWORD, never from an
+argument (arguments end up in shell history and in ``ps``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+import click
+
+from agentcdr.auth import hash_password
+from agentcdr.cli import run, settings_of
+from agentcdr.errors import ConfigError
+from agentcdr.store import open_call_store, open_user_store
+from agentcdr.store.base import UserStore
+
+_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_TENANT = re.compile(r"^[A-Za-z0-9]{3}$")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(users)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif os.environ.get("AGENTCDR_PASSWORD"):
+        password = os.environ["AGENTCDR_PASSWORD"]
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise ConfigError("the password must have at least 8 characters")
+    return password
+
+
+def _tenants(values: tuple[str, ...]) -> frozenset[str]:
+    tenants = set()
+    for value in values:
+        for item in value.split(","):
+            if not _TENANT.match(item.strip()):
+                raise ConfigError(f"not a 3-character tenant code: {item!r}")
+            tenants.add(item.strip().upper())
+    return frozenset(tenants)
+
+
+async def _user_store(ctx: click.Context) -> UserStore:
+    settings = settings_of(ctx)
+    store = open_call_store(settings.users_db or settings.db, settings)
+    await store.open()
+    return open_user_store(store, settings)
+
+
+@click.group()
+def users() -> None:
+    """Manage API users (goUser/goPass)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--tenant", "tenant", multiple=True, help="A tenant the user may see (repeat).")
+@click.option("--all-tenants", is_flag=True, help="The user may see every tenant.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the user exists.")
+@click.pass_context
+def add(
+    ctx: click.Context,
+    name: str,
+    tenant: tuple[str, ...],
+    all_tenants: bool,
+    password_stdin: bool,
+    if_missing: bool,
+) -> None:
+    """Add an API user with a password and a tenant scope."""
+    if not _NAME.match(name):
+        raise ConfigError(f"invalid user name {name!r}: use letters, digits and . _ @ -")
+    if all_tenants == bool(tenant):
+        raise ConfigError("give either --tenant XXX (one or more) or --all-tenants")
+
+    async def go() -> None:
+        store = await _user_store(ctx)
+        if await store.get_user(name) is not None:
+            if if_missing:
+                click.echo(f"user {name} exists; left unchanged")
+                return
+            raise ConfigError(f"user {name!r} already exists")
+        password = _password(password_stdin)
+        await store.add_user(name, hash_password(password), all_tenants, _tenants(tenant))
+        click.echo(f"added user {name}")
+
+    run(go())
+
+
+@users.command("list")
+@click.pass_context
+def list_(ctx: click.Context) -> None:
+    """List API users with their scope and state."""
+
+    async def go() -> None:
+        store = await _user_store(ctx)
+        for user in await store.list_users():
+            scope = "all tenants" if user.all_tenants else ",".join(sorted(user.tenants)) or "-"
+            state = "active" if user.active else "disabled"
+            click.echo(f"{user.name}\t{state}\t{scope}")
+
+    run(go())
+
+
+@users.command("disable")
+@click.argument("name")
+@click.pass_context
+def disable(ctx: click.Context, name: str) -> None:
+    """Disable a user: its requests fail from now on."""
+
+    async def go() -> None:
+        await (await _user_store(ctx)).update_user(name, active=False)
+        click.echo(f"disabled user {name}")
+
+    run(go())
+
+
+@users.command("enable")
+@click.argument("name")
+@click.pass_context
+def enable(ctx: click.Context, name: str) -> None:
+    """Enable a disabled user again."""
+
+    async def go() -> None:
+        await (await _user_store(ctx)).update_user(name, active=True)
+        click.echo(f"enabled user {name}")
+
+    run(go())
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Set a user's password."""
+
+    async def go() -> None:
+        store = await _user_store(ctx)
+        if await store.get_user(name) is None:
+            raise ConfigError(f"no such user: {name!r}")
+        await store.update_user(name, password_hash=hash_password(_password(password_stdin)))
+        click.echo(f"password of {name} changed")
+
+    run(go())

@@ -1,0 +1,39 @@
+"""Rows -> byte chunks, one module per format; and the error bodies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Final
+
+import orjson
+
+from agentcdr.encoders.base import ReportRows
+from agentcdr.encoders.csv import encode_csv
+from agentcdr.encoders.json import encode_json, encode_ndjson
+from agentcdr.encoders.xml import document, element, encode_xml
+from agentcdr.errors import AgentCDRError
+
+Encoder = Callable[[ReportRows], AsyncIterator[bytes]]
+
+ENCODERS: Final[dict[str, Encoder]] = {
+    "json": encode_json,
+    "xml": encode_xml,
+    "csv": encode_csv,
+    "ndjson": encode_ndjson,
+}
+MEDIA_TYPES: Final = {
+    "json": "application/json",
+    "xml": "application/xml; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+}
+
+
+def error_body(error: AgentCDRError, fmt: str) -> bytes:
+    fields = {"result": "error", "code": error.code, "message": error.message}
+    if fmt == "xml":
+        return document(element(k, v) + "\n" for k, v in fields.items())
+    return orjson.dumps(fields)
+
+
+__all__ = ["ENCODERS", "MEDIA_TYPES", "ReportRows", "error_body"]

@@ -1,0 +1,324 @@
+"""Raw HTTP parameters -> a validated ``ReportRequest``. Pure functions, no I/O.
+
+The checks run in the order the contract fixes (responsetype, credentials, tenant scope, then
+the other parameters), so nobody learns anything about parameters without valid credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from agentcdr.errors import Forbidden, InvalidValue, MissingParameter
+from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, Cursor, ReportRequest
+from agentcdr.render import local_midnight, parse_local, to_local_text
+from agentcdr.settings import zone
+from agentcdr.store.base import ApiUser
+
+RESPONSE_TYPES: Final = ("json", "xml", "csv", "ndjson")
+LIST_PARAMS: Final = frozenset(
+    {"user", "tenant", "profile", "disposition", "call_type", "campaign_name", "fields"}
+)
+SCALAR_PARAMS: Final = frozenset(
+    {
+        "goAction",
+        "goUser",
+        "goPass",
+        "responsetype",
+        "fromDate",
+        "toDate",
+        "limit",
+        "cursor",
+        "order",
+        "tz",
+        "updatedSince",
+    }
+)
+_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d*)\]$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_TENANT = re.compile(r"^[A-Za-z0-9]{3}$")
+_LIMIT_MAX: Final = 1_000_000
+
+Raw = dict[str, list[str]]
+
+
+def collect(items: Iterable[tuple[str, Any]]) -> Raw:
+    """Group parameters by base name, accepting every list form clients send.
+
+    ``user[]=a``, ``user[0]=a``, repeated ``user=a`` and ``user=a,b`` all land in ``user``;
+    a JSON array value is taken item by item.
+    """
+    raw: Raw = {}
+    for key, value in items:
+        match = _KEY.match(key)
+        name = match.group(1) if match else key
+        values = value if isinstance(value, list) else [value]
+        raw.setdefault(name, []).extend("" if v is None else str(v) for v in values)
+    return raw
+
+
+def merge(query: Raw, body: Raw) -> Raw:
+    """Query and body parameters; a body value wins over a query value of the same name."""
+    return {**query, **body}
+
+
+def scalar(raw: Raw, name: str) -> str | None:
+    values = raw.get(name)
+    if not values:
+        return None
+    return values[-1].strip()  # like PHP, the last of repeated scalars wins
+
+
+def listed(raw: Raw, name: str) -> tuple[str, ...]:
+    """A list parameter's items: comma lists split, blanks dropped, duplicates removed."""
+    items: dict[str, None] = {}
+    for value in raw.get(name, ()):
+        for item in value.split(","):
+            stripped = item.strip()
+            if stripped:
+                items[stripped] = None
+    return tuple(items)
+
+
+def response_type(raw: Raw) -> str:
+    value = scalar(raw, "responsetype")
+    if not value:
+        raise MissingParameter("responsetype")
+    lowered = value.lower()
+    if lowered not in RESPONSE_TYPES:
+        raise InvalidValue(
+            "responsetype", f"{value!r}; allowed values are {', '.join(RESPONSE_TYPES)}"
+        )
+    return lowered
+
+
+def error_format(raw: Raw) -> str:
+    """The format errors are answered in: XML when responsetype is xml, otherwise JSON."""
+    return "xml" if (scalar(raw, "responsetype") or "").lower() == "xml" else "json"
+
+
+def credentials(raw: Raw, basic: tuple[str, str] | None) -> tuple[str, str]:
+    user, password = scalar(raw, "goUser"), scalar(raw, "goPass")
+    if not user and not password and basic is not None:
+        return basic
+    if not user:
+        raise MissingParameter("goUser")
+    if not password:
+        raise MissingParameter("goPass")
+    return user, password
+
+
+def tenant_scope(raw: Raw, user: ApiUser) -> tuple[str, ...] | None:
+    """The tenants this request may see, after checking every requested tenant."""
+    requested = []
+    for value in listed(raw, "tenant"):
+        if not _TENANT.match(value):
+            raise InvalidValue("tenant", f"{value!r} is not a 3-character tenant code")
+        requested.append(value.upper())
+    requested = list(dict.fromkeys(requested))
+    if not user.all_tenants:
+        denied = [t for t in requested if t not in user.tenants]
+        if denied:
+            raise Forbidden(f"Not allowed to see tenant {', '.join(denied)}")
+        if not requested:
+            return tuple(sorted(user.tenants))
+    return tuple(requested) if requested else None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The deployment's side of the request rules."""
+
+    tz: ZoneInfo
+    max_span_days: int
+
+
+def _date(raw: Raw, name: str) -> date | None:
+    value = scalar(raw, name)
+    if value is None or value == "":
+        return None
+    if not _DATE.match(value):
+        raise InvalidValue(name, f"{value!r} is not a date of the form YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidValue(name, f"{value!r} is not a valid date") from None
+
+
+def date_range(raw: Raw, tz: ZoneInfo, max_span: int, now: float) -> tuple[int, int]:
+    """``[start, end)`` in UTC epoch seconds from fromDate/toDate and the contract's rules."""
+    start_day, end_day = _date(raw, "fromDate"), _date(raw, "toDate")
+    now_ts = int(now)
+    if start_day is None and end_day is None:
+        return now_ts - 86400, now_ts + 1
+    if end_day is None:
+        assert start_day is not None
+        today = datetime.fromtimestamp(now_ts, tz).date()
+        span = (today - start_day).days + 1
+        if span > max_span:
+            raise InvalidValue(
+                "fromDate", f"the range through today spans {span} days; the maximum is {max_span}"
+            )
+        return local_midnight(start_day.toordinal(), tz), now_ts + 1
+    if start_day is None:
+        start_day = end_day
+    if start_day > end_day:
+        raise InvalidValue("fromDate", f"{start_day} is after toDate {end_day}")
+    span = (end_day - start_day).days + 1
+    if span > max_span:
+        raise InvalidValue("toDate", f"the range spans {span} days; the maximum is {max_span}")
+    next_day = end_day + timedelta(days=1)
+    return local_midnight(start_day.toordinal(), tz), local_midnight(next_day.toordinal(), tz)
+
+
+def encode_cursor(answer_ts: int, row_id: int | str, order: str) -> str:
+    token = orjson.dumps([answer_ts, row_id, order])
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def decode_cursor(value: str, order: str) -> Cursor:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (binascii.Error, ValueError):
+        raise InvalidValue("cursor", "not a cursor returned by this report") from None
+    if (
+        not isinstance(data, list)
+        or len(data) != 3
+        or not isinstance(data[0], int)
+        or not isinstance(data[1], int | str)
+        or data[2] not in ("asc", "desc")
+    ):
+        raise InvalidValue("cursor", "not a cursor returned by this report")
+    if data[2] != order:
+        raise InvalidValue("cursor", f"the cursor belongs to order={data[2]}")
+    return Cursor(answer_ts=data[0], id=data[1])
+
+
+def _fields(raw: Raw) -> tuple[str, ...]:
+    chosen = listed(raw, "fields")
+    if not chosen:
+        return DEFAULT_FIELDS
+    lowered = tuple(f.lower() for f in chosen)
+    unknown = [f for f in lowered if f not in ALL_FIELDS]
+    if unknown:
+        raise InvalidValue(
+            "fields", f"unknown field {unknown[0]!r}; available: {', '.join(ALL_FIELDS)}"
+        )
+    if len(set(lowered)) != len(lowered):
+        raise InvalidValue("fields", "a field is named twice")
+    return lowered
+
+
+def _limit(raw: Raw) -> int | None:
+    value = scalar(raw, "limit")
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= _LIMIT_MAX:
+        raise InvalidValue("limit", f"{value!r}; expected a whole number from 1 to {_LIMIT_MAX}")
+    return int(value)
+
+
+def _tz(raw: Raw, default: ZoneInfo) -> ZoneInfo:
+    value = scalar(raw, "tz")
+    if not value:
+        return default
+    try:
+        return zone(value)
+    except ValueError:
+        raise InvalidValue("tz", f"{value!r} is not an IANA time-zone name") from None
+
+
+def _call_types(raw: Raw) -> tuple[str, ...]:
+    values = tuple(v.upper() for v in listed(raw, "call_type"))
+    for value in values:
+        if value not in CALL_TYPES:
+            raise InvalidValue(
+                "call_type", f"{value!r}; allowed values are {', '.join(CALL_TYPES)}"
+            )
+    return values
+
+
+def build_request(
+    raw: Raw, fmt: str, tenants: tuple[str, ...] | None, limits: Limits, now: float
+) -> ReportRequest:
+    """The rest of the parameters, after credentials and tenant scope have passed."""
+    tz = _tz(raw, limits.tz)
+    start, end = date_range(raw, tz, limits.max_span_days, now)
+    order = (scalar(raw, "order") or "desc").lower()
+    if order not in ("asc", "desc"):
+        raise InvalidValue("order", f"{order!r}; allowed values are asc, desc")
+    updated = scalar(raw, "updatedSince")
+    updated_since = None
+    if updated:
+        if not _STAMP.match(updated):
+            raise InvalidValue("updatedSince", f"{updated!r}; expected YYYY-MM-DD HH:MM:SS")
+        try:
+            updated_since = parse_local(updated, tz)
+        except ValueError:
+            raise InvalidValue("updatedSince", f"{updated!r} is not a valid time") from None
+    cursor_text = scalar(raw, "cursor")
+    return ReportRequest(
+        start_ts=start,
+        end_ts=end,
+        tz=tz,
+        response_type=fmt,
+        users=tuple(dict.fromkeys(u.lower() for u in listed(raw, "user"))),
+        tenants=tenants,
+        profiles=tuple(dict.fromkeys(p.upper() for p in listed(raw, "profile"))),
+        dispositions=tuple(dict.fromkeys(d.lower() for d in listed(raw, "disposition"))),
+        call_types=_call_types(raw),
+        campaigns=tuple(dict.fromkeys(c.lower() for c in listed(raw, "campaign_name"))),
+        updated_since=updated_since,
+        order=order,
+        limit=_limit(raw),
+        cursor=decode_cursor(cursor_text, order) if cursor_text else None,
+        fields=_fields(raw),
+        warnings=[
+            f"ignored unknown parameter {name!r}"
+            for name in sorted(raw)
+            if name not in LIST_PARAMS and name not in SCALAR_PARAMS
+        ],
+    )
+
+
+def describe(request: ReportRequest) -> dict[str, Any]:
+    """``data.meta`` without the row count: what is actually being served."""
+    filters: dict[str, Any] = {}
+    for key, value in (
+        ("user", request.users),
+        ("tenant", request.tenants),
+        ("profile", request.profiles),
+        ("disposition", request.dispositions),
+        ("call_type", request.call_types),
+        ("campaign_name", request.campaigns),
+    ):
+        if value:
+            filters[key] = list(value)
+    if request.tenants == ():
+        filters["tenant"] = []
+    if request.updated_since is not None:
+        filters["updatedSince"] = to_local_text(request.updated_since, request.tz)
+    meta: dict[str, Any] = {
+        "from": to_local_text(request.start_ts, request.tz),
+        "to": to_local_text(max(request.end_ts - 1, request.start_ts), request.tz),
+        "timezone": request.tz.key,
+        "order": request.order,
+        "filters": filters,
+    }
+    if request.limit is not None:
+        meta["limit"] = request.limit
+    return meta
+
+
+def from_mapping(values: Mapping[str, Any]) -> Raw:
+    """A JSON request body (an object) as raw parameters."""
+    return collect(values.items())

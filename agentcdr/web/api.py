@@ -1,0 +1,139 @@
+"""The goAPI endpoint: parse, authenticate, open the report, stream it. Nothing else.
+
+Every failure before the first byte becomes one error body (JSON, or XML when the caller
+asked for XML) with the code and status of its exception class. A failure after the first
+byte cannot change the status any more; the connection is then aborted so that a client never
+mistakes a truncated report for a complete one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from dataclasses import dataclass
+from typing import Final
+
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from agentcdr import params
+from agentcdr.auth import Authenticator
+from agentcdr.encoders import ENCODERS, MEDIA_TYPES, ReportRows, error_body
+from agentcdr.errors import (
+    AgentCDRError,
+    CommandNotFound,
+    InternalError,
+    InvalidValue,
+    MethodNotAllowed,
+    TooManyRequests,
+)
+from agentcdr.settings import Settings
+from agentcdr.store.base import CallStore
+
+log = logging.getLogger("agentcdr.api")
+
+ACTION: Final = "agent_cdr"
+CORS: Final = {"Access-Control-Allow-Origin": "*"}
+
+
+@dataclass
+class Api:
+    settings: Settings
+    store: CallStore
+    auth: Authenticator
+
+    @property
+    def limits(self) -> params.Limits:
+        return params.Limits(tz=self.settings.zone, max_span_days=self.settings.max_span_days)
+
+    def error(self, exc: AgentCDRError, fmt: str, request_id: str) -> Response:
+        headers = {**CORS, "X-Request-ID": request_id}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        if exc.status == 405:
+            headers["Allow"] = "GET, POST"
+        return Response(
+            error_body(exc, fmt),
+            status_code=200 if self.settings.http_200 else exc.status,
+            media_type=MEDIA_TYPES["xml" if fmt == "xml" else "json"],
+            headers=headers,
+        )
+
+    async def handle(self, request: Request) -> Response:
+        request_id: str = request.state.request_id
+        fmt = "json"
+        try:
+            raw = await _parameters(request)
+            fmt = params.error_format(raw)
+            return await self._report(request, raw, request_id)
+        except AgentCDRError as exc:
+            return self.error(exc, fmt, request_id)
+        except Exception:
+            log.exception("unexpected error in request %s", request_id)
+            return self.error(InternalError(request_id), fmt, request_id)
+
+    async def _report(self, request: Request, raw: params.Raw, request_id: str) -> Response:
+        if request.method not in ("GET", "POST"):
+            raise MethodNotAllowed(request.method)
+        if params.scalar(raw, "goAction") != ACTION:
+            raise CommandNotFound()
+        fmt = params.response_type(raw)
+        name, password = params.credentials(raw, _basic_auth(request))
+        user = await self.auth.authenticate(name, password, client_address(request, self.settings))
+        request.state.api_user = user.name
+        tenants = params.tenant_scope(raw, user)
+        report = params.build_request(raw, fmt, tenants, self.limits, time.time())
+        stream = None
+        if report.tenants != ():  # an empty scope cannot match anything: no query at all
+            stream = await self.store.report(report, self.settings.chunk_rows)
+        rows = ReportRows(report, stream)
+        return StreamingResponse(
+            ENCODERS[fmt](rows),
+            media_type=MEDIA_TYPES[fmt],
+            headers={**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"},
+        )
+
+
+async def _parameters(request: Request) -> params.Raw:
+    query = params.collect(request.query_params.multi_items())
+    if request.method != "POST":
+        return query
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            raise InvalidValue("body", "the JSON body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise InvalidValue("body", "the JSON body must be an object")
+        return params.merge(query, params.from_mapping(body))
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        items = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
+        return params.merge(query, params.collect(items))
+    return query
+
+
+def _basic_auth(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    name, sep, password = decoded.partition(":")
+    return (name, password) if sep else None
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    if settings.trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
