@@ -321,8 +321,13 @@ class SQLiteUsers:
         self._sql = UserSQL(SQLITE)
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._store.connection() as db:
-            return db.execute(sql, params).fetchall()
+        try:
+            with self._store.connection() as db:
+                return db.execute(sql, params).fetchall()
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable() from exc
 
     async def get_user(self, name: str) -> ApiUser | None:
         rows = self._run(self._sql.get, (name,))

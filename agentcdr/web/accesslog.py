@@ -29,7 +29,9 @@ def redact_query(query: str) -> str:
 
 def configure(target: str) -> None:
     """Send the access log to a file, to stderr ('-'), or nowhere ('')."""
-    log.handlers.clear()
+    for old in list(log.handlers):
+        log.removeHandler(old)
+        old.close()
     log.propagate = False
     if not target:
         log.disabled = True
