@@ -49,6 +49,7 @@ DEFAULT_FIELDS: Final = (
 # Extra columns a caller may pick with ``fields``.
 EXTRA_FIELDS: Final = ("call_duration_sec", "profile", "call_id")
 ALL_FIELDS: Final = DEFAULT_FIELDS + EXTRA_FIELDS
+NUMERIC_FIELDS: Final = frozenset({"lead_id", "call_duration_sec"})
 
 CALL_TYPES: Final = ("MANUAL", "DIALER", "INBOUND")
 

@@ -233,13 +233,19 @@ def test_fields_choose_and_order_columns(api: ApiHarness) -> None:
     ]
 
 
-def test_paging_loses_and_duplicates_nothing_under_inserts(api: ApiHarness) -> None:
+@pytest.mark.parametrize("order", ["desc", "asc"])
+def test_paging_loses_and_duplicates_nothing_under_inserts(api: ApiHarness, order: str) -> None:
     seen: list[object] = []
     cursor = None
     pages = 0
     while True:
         body = api.post(
-            limit=2, cursor=cursor, fields="call_id", fromDate="2025-05-12", toDate="2025-05-14"
+            limit=2,
+            order=order,
+            cursor=cursor,
+            fields="call_id",
+            fromDate="2025-05-12",
+            toDate="2025-05-14",
         ).json()["data"]
         seen += ids(body["rows"])
         pages += 1
@@ -249,8 +255,9 @@ def test_paging_loses_and_duplicates_nothing_under_inserts(api: ApiHarness) -> N
         cursor = body["next_cursor"]
         if cursor is None:
             break
-    assert seen == ["a8", *DAY_ORDER, "a1"]
-    assert pages == 4
+    expected = ["a8", *DAY_ORDER, "a1"]
+    assert seen == (expected if order == "desc" else [*reversed(expected), "late"])
+    assert pages == (4 if order == "desc" else 5)
 
 
 def test_xml_is_well_formed_and_matches_json(api: ApiHarness) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Final
 from xml.sax.saxutils import escape
 
 from agentcdr.encoders.base import ReportRows, headers
-from agentcdr.render import row_renderer
+from agentcdr.render import compile_row
 
 PROLOGUE: Final = '<?xml version="1.0" encoding="UTF-8"?>\n<goautodialapi version="1.0">\n'
 # Characters XML 1.0 cannot carry at all; replaced rather than producing a broken document.
@@ -40,24 +40,17 @@ def document(parts: Iterable[str]) -> bytes:
 
 
 def clean(text: str) -> str:
-    return _INVALID.sub("\ufffd", text)
+    # A search first: the substitution copies the text, and invalid characters are rare.
+    return _INVALID.sub("\ufffd", text) if _INVALID.search(text) else text
 
 
 async def encode_xml(rows: ReportRows) -> AsyncIterator[bytes]:
     request = rows.request
-    fields = request.fields
-    render = row_renderer(fields, request.tz)
-    tags = [(f"<{f}>", f"</{f}>") for f in fields]
+    row = compile_row(request.fields, request.tz, "xml")
     yield (PROLOGUE + "<action>agent_cdr</action>\n<result>success</result>\n<data>\n").encode()
     async for batch in rows.batches():
-        out = []
-        for row in batch:
-            out.append("<rows>")
-            for (open_tag, close_tag), value in zip(tags, render(row), strict=True):
-                out.append(open_tag + _text(value) + close_tag)
-            out.append("</rows>\n")
-        yield clean("".join(out)).encode()
-    tail = [element("headers", item) + "\n" for item in headers(fields)]
+        yield clean("".join([row(r) for r in batch])).encode()
+    tail = [element("headers", item) + "\n" for item in headers(request.fields)]
     tail.append(element("meta", rows.meta()) + "\n")
     if request.limit is not None:
         tail.append(element("next_cursor", rows.next_cursor) + "\n")

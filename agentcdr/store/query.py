@@ -39,7 +39,19 @@ class _Params:
 def report_query(request: ReportRequest, dialect: Dialect) -> tuple[str, list[Any]]:
     """SQL and parameters for a report request. The caller handles ``tenants == ()``."""
     p = _Params(dialect)
-    where = [f"answer_ts >= {p.one(request.start_ts)}", f"answer_ts < {p.one(request.end_ts)}"]
+    desc = request.order == "desc"
+    cursor = request.cursor
+    lower_op, lower, upper_op, upper = ">=", request.start_ts, "<", request.end_ts
+    if cursor is not None:
+        # The cursor's time replaces the range bound on its side, so that every database
+        # scans the index from the cursor on instead of from the range's start: deep pages
+        # stay as cheap as the first. Ties on the cursor's time continue by id.
+        if desc:
+            upper_op, upper = "<=", min(cursor.answer_ts, request.end_ts - 1)
+        else:
+            lower = max(cursor.answer_ts, request.start_ts)
+    # Placeholders are taken in the order they appear in the text ("?" and "%s" are positional).
+    where = [f"answer_ts {lower_op} {p.one(lower)}", f"answer_ts {upper_op} {p.one(upper)}"]
     if request.tenants is not None:
         where.append(p.in_list("portfolio", request.tenants))
     if request.users:
@@ -54,13 +66,10 @@ def report_query(request: ReportRequest, dialect: Dialect) -> tuple[str, list[An
         where.append(p.in_list("LOWER(campaign_name)", request.campaigns))
     if request.updated_since is not None:
         where.append(f"updated_at >= {p.one(request.updated_since)}")
-    desc = request.order == "desc"
-    if request.cursor is not None:
+    if cursor is not None:
         op = "<" if desc else ">"
-        ts, ts2, row_id = p.add(
-            request.cursor.answer_ts, request.cursor.answer_ts, request.cursor.id
-        )
-        where.append(f"(answer_ts {op} {ts} OR (answer_ts = {ts2} AND id {op} {row_id}))")
+        ts, row_id = p.add(cursor.answer_ts, cursor.id)
+        where.append(f"(answer_ts {op} {ts} OR id {op} {row_id})")
     direction = "DESC" if desc else "ASC"
     sql = (
         f"SELECT {SELECT_COLUMNS} FROM calls WHERE {' AND '.join(where)} "
