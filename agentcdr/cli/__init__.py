@@ -54,9 +54,9 @@ def main(ctx: click.Context, db: str | None, tz: str | None) -> None:
 
 
 def _register() -> None:
-    from agentcdr.cli import data, fetch, serve, users
+    from agentcdr.cli import config, data, fetch, serve, users
 
-    for module in (serve, users, data, fetch):
+    for module in (serve, users, data, fetch, config):
         module.register(main)
 
 

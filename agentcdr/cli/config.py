@@ -1,0 +1,40 @@
+"""``agentcdr settings``: the effective settings, or the reference table of docs."""
+
+from __future__ import annotations
+
+import click
+
+from agentcdr.cli import settings_of
+from agentcdr.settings import SETTINGS
+
+
+def register(group: click.Group) -> None:
+    group.add_command(settings)
+
+
+def markdown_table() -> str:
+    """The settings table of docs/configuration.md (a test keeps the two equal)."""
+    lines = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        lines.append(f"| `{s.name}` | `{s.env}` | {_default(s.name, s.default())} | {s.help} |")
+    return "\n".join(lines) + "\n"
+
+
+def _default(name: str, value: object) -> str:
+    if name == "tz":
+        return "the machine's local zone"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`" if value != "" else "(empty)"
+
+
+@click.command()
+@click.option("--markdown", is_flag=True, help="Print the reference table of every setting.")
+@click.pass_context
+def settings(ctx: click.Context, markdown: bool) -> None:
+    """Show the effective settings (passwords in database URLs masked)."""
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
+    for key, value in settings_of(ctx).public().items():
+        click.echo(f"{key} = {value}")
