@@ -66,6 +66,35 @@ def _zone_name(text: str) -> str:
     return text
 
 
+def _zone_name_or_empty(text: str) -> str:
+    return _zone_name(text) if text else ""
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return value
+
+    return parse
+
+
+# vicidial_list columns that may serve as loan_number: the identifier of the VICIdial adapter's
+# SQL comes from this list only, never from a setting's raw text.
+VICIDIAL_LOAN_COLUMNS: Final = (
+    "vendor_lead_code",
+    "source_id",
+    "security_phrase",
+    "owner",
+    "address3",
+    "alt_phone",
+    "email",
+    "comments",
+)
+VICIDIAL_TENANT_SOURCES: Final = ("campaign_name", "user_group")
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -165,6 +194,41 @@ SETTINGS: Final = (
         lambda: False,
         "Take the client address from X-Forwarded-For (behind a load balancer).",
     ),
+    Setting(
+        "vicidial_tz",
+        _zone_name_or_empty,
+        lambda: "",
+        "VICIdial adapter: time zone of the dialer's DATETIME columns (IANA name); "
+        "empty means the report time zone.",
+    ),
+    Setting(
+        "vicidial_loan_column",
+        _one_of(*VICIDIAL_LOAN_COLUMNS),
+        lambda: "vendor_lead_code",
+        "VICIdial adapter: the vicidial_list column reported as loan_number, one of "
+        + ", ".join(VICIDIAL_LOAN_COLUMNS)
+        + ".",
+    ),
+    Setting(
+        "vicidial_tenant_source",
+        _one_of(*VICIDIAL_TENANT_SOURCES),
+        lambda: "campaign_name",
+        "VICIdial adapter: where a call's portfolio comes from: campaign_name (its first "
+        "3 characters) or user_group (the campaign's user group).",
+    ),
+    Setting(
+        "vicidial_inbound",
+        _bool,
+        lambda: False,
+        "VICIdial adapter: also report inbound calls (vicidial_closer_log) as call_type INBOUND.",
+    ),
+    Setting(
+        "vicidial_auth",
+        _bool,
+        lambda: False,
+        "VICIdial adapter: let active VICIdial users with report rights (user_level >= 7, "
+        "view_reports) log in, besides agentcdr's own API users.",
+    ),
 )
 BY_NAME: Final = {s.name: s for s in SETTINGS}
 
@@ -187,10 +251,19 @@ class Settings:
     chunk_rows: int
     access_log: str
     trust_proxy: bool
+    vicidial_tz: str
+    vicidial_loan_column: str
+    vicidial_tenant_source: str
+    vicidial_inbound: bool
+    vicidial_auth: bool
 
     @property
     def zone(self) -> ZoneInfo:
         return zone(self.tz)
+
+    @property
+    def vicidial_zone(self) -> ZoneInfo:
+        return zone(self.vicidial_tz or self.tz)
 
     @classmethod
     def load(

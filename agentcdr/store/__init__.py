@@ -15,6 +15,14 @@ def open_call_store(url: str, settings: Settings | None = None) -> CallStore:
         from agentcdr.store.sqlite import SQLiteStore
 
         return SQLiteStore(url, statement_timeout=timeout)
+    if scheme in ("vicidial+mysql", "vicidial+mariadb"):
+        try:
+            from agentcdr.store.vicidial import VicidialStore
+        except ImportError as exc:
+            raise ConfigError(
+                "this database URL needs the asyncmy driver: pip install 'agentcdr[mysql]'"
+            ) from exc
+        return VicidialStore.from_settings(url, settings)
     raise ConfigError(f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH")
 
 

@@ -1,0 +1,449 @@
+"""The read-only VICIdial adapter: agent_cdr served straight from a VICIdial/GoAutoDial
+database (``vicidial+mysql://user:password@host/asterisk``, also ``vicidial+mariadb://``).
+
+Read-only at the connection level: every session runs ``SET SESSION TRANSACTION READ ONLY``
+and every read is a ``START TRANSACTION READ ONLY``, so even an account with more than the
+documented SELECT grants cannot change the dialer's data through agentcdr. The SQL itself is
+in ``vicidial_sql``; logging in with VICIdial users is in ``vicidial_auth``.
+
+Rows stream from an unbuffered server-side cursor (asyncmy ``SSCursor``): a report holds one
+connection until its last row is read, and the first batch is fetched inside ``report()`` so
+a failing query fails before the response starts. Small lookups (which tables exist, the
+oldest live row, the campaign list) are cached for a few minutes: they change rarely, and a
+report must not pay for them every time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any, Final, NoReturn
+from zoneinfo import ZoneInfo
+
+from asyncmy.cursors import SSCursor
+from asyncmy.errors import MySQLError
+
+from agentcdr.errors import ConfigError, InvalidValue, ReadOnlyStore
+from agentcdr.records import ReportRequest, Row, profile_of
+from agentcdr.settings import (
+    VICIDIAL_LOAN_COLUMNS,
+    VICIDIAL_TENANT_SOURCES,
+    Settings,
+    local_zone_name,
+    zone,
+)
+from agentcdr.store.vicidial_conn import (
+    DRIVER_ERRORS,
+    SCHEMES,
+    Cached,
+    Connection,
+    Pool,
+    connect_kwargs,
+    db_error,
+    execute,
+)
+from agentcdr.store.vicidial_sql import (
+    AGENT_LOG_TABLES,
+    INBOUND_TABLES,
+    MAX_QUEUE_SECONDS,
+    OUTBOUND_TABLES,
+    Plan,
+    Source,
+    WallClock,
+    report_sql,
+)
+
+# Tables every report reads; a missing one (or a missing GRANT) fails at start-up.
+REQUIRED_TABLES: Final = (
+    "vicidial_log",
+    "vicidial_list",
+    "vicidial_campaigns",
+    "vicidial_statuses",
+    "vicidial_campaign_statuses",
+)
+INBOUND_REQUIRED: Final = ("vicidial_closer_log", "vicidial_agent_log")
+AUTH_REQUIRED: Final = ("vicidial_users", "vicidial_user_groups", "system_settings")
+_TABLES_TTL: Final = 300.0  # which tables exist, and the oldest row of each live log
+_CAMPAIGNS_TTL: Final = 60.0
+
+
+class _EmptyStream:
+    async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
+        return
+        yield  # an async generator that yields nothing
+
+    async def aclose(self) -> None:
+        return None
+
+
+class VicidialRowStream:
+    def __init__(
+        self,
+        store: VicidialStore,
+        conn: Connection,
+        cursor: Any,
+        chunk_rows: int,
+        convert: Callable[[Sequence[tuple[Any, ...]]], list[Row]],
+        first: list[Row],
+        finished: bool,
+    ) -> None:
+        self._store = store
+        self._conn: Connection | None = conn
+        self._cursor = cursor
+        self._chunk_rows = chunk_rows
+        self._convert = convert
+        self._first = first
+        self._finished = finished
+
+    async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
+        try:
+            if self._first:
+                yield self._first
+            while not self._finished:
+                try:
+                    batch = await self._cursor.fetchmany(self._chunk_rows)
+                except DRIVER_ERRORS as exc:
+                    raise db_error(exc) from exc
+                if len(batch) < self._chunk_rows:
+                    self._finished = True
+                if batch:
+                    yield self._convert(batch)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._store._end_read(conn, self._cursor, self._finished)
+
+
+class VicidialStore:
+    """A read-only ``CallStore`` over a VICIdial database (docs/vicidial.md)."""
+
+    read_only = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        statement_timeout: float = 600.0,
+        tz: ZoneInfo | None = None,
+        loan_column: str = "vendor_lead_code",
+        tenant_source: str = "campaign_name",
+        inbound: bool = False,
+        auth: bool = False,
+    ) -> None:
+        if loan_column not in VICIDIAL_LOAN_COLUMNS:
+            raise ConfigError(f"vicidial_loan_column must be one of {VICIDIAL_LOAN_COLUMNS}")
+        if tenant_source not in VICIDIAL_TENANT_SOURCES:
+            raise ConfigError(f"vicidial_tenant_source must be one of {VICIDIAL_TENANT_SOURCES}")
+        self.url = url
+        kwargs, pool_size = connect_kwargs(url)
+        self._pool = Pool(kwargs, pool_size, statement_timeout)
+        self.clock = WallClock(tz or zone(local_zone_name()))
+        self.loan_column = loan_column
+        self.tenant_source = tenant_source
+        self.inbound = inbound
+        self.auth = auth
+        self._tables = Cached(_TABLES_TTL)
+        self._spans: dict[str, Cached] = {}
+        self._campaigns = Cached(_CAMPAIGNS_TTL)
+        self._users_case_insensitive = True
+        self._tenants: dict[tuple[str, str], tuple[str, str]] = {}
+
+    @classmethod
+    def from_settings(cls, url: str, settings: Settings | None) -> VicidialStore:
+        if settings is None:
+            return cls(url)
+        return cls(
+            url,
+            statement_timeout=settings.statement_timeout,
+            tz=settings.vicidial_zone,
+            loan_column=settings.vicidial_loan_column,
+            tenant_source=settings.vicidial_tenant_source,
+            inbound=settings.vicidial_inbound,
+            auth=settings.vicidial_auth,
+        )
+
+    # -- small reads -----------------------------------------------------------------------
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        """A pooled connection inside one read-only transaction."""
+        conn = await self._pool.acquire()
+        ok = False
+        try:
+            try:
+                await execute(conn, "START TRANSACTION READ ONLY")
+                yield conn
+                await execute(conn, "COMMIT")
+            except DRIVER_ERRORS as exc:
+                raise db_error(exc) from exc
+            ok = True
+        finally:
+            self._pool.release(conn, reusable=ok)
+
+    async def fetch_all(
+        self, sql: str, params: Sequence[Any] = (), conn: Connection | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Rows of a small query (lookups, logins), in a read-only transaction."""
+        if conn is None:
+            async with self.read() as own:
+                return await self.fetch_all(sql, params, own)
+        async with conn.cursor() as cur:
+            await cur.execute(sql, tuple(params))
+            return list(await cur.fetchall())
+
+    async def _existing_tables(self, conn: Connection) -> frozenset[str]:
+        cached = self._tables.get()
+        if cached is None:
+            rows = await self.fetch_all(
+                "SELECT LOWER(table_name) FROM information_schema.tables "
+                "WHERE table_schema = DATABASE()",
+                (),
+                conn,
+            )
+            cached = self._tables.put(frozenset(r[0] for r in rows))
+        return frozenset(cached)
+
+    async def _span(self, conn: Connection, table: str) -> tuple[datetime | None, datetime | None]:
+        """MIN and MAX of a log's call_date (read from the index alone), cached a few minutes."""
+        cache = self._spans.setdefault(table, Cached(_TABLES_TTL))
+        if time.monotonic() >= cache.expires:
+            sql = f"SELECT MIN(call_date), MAX(call_date) FROM {table}"
+            cache.put(tuple((await self.fetch_all(sql, (), conn))[0]))
+        oldest, newest = cache.value
+        return oldest, newest
+
+    async def campaigns(self, conn: Connection | None = None) -> list[tuple[str, str, str]]:
+        """(campaign_id, campaign_name, user_group) of every campaign; cached briefly."""
+        cached = self._campaigns.get()
+        if cached is None:
+            rows = await self.fetch_all(
+                "SELECT campaign_id, COALESCE(campaign_name, ''), COALESCE(user_group, '') "
+                "FROM vicidial_campaigns",
+                (),
+                conn,
+            )
+            cached = self._campaigns.put([(str(a), str(b), str(c)) for a, b, c in rows])
+        return list(cached)
+
+    def tenant_of(self, campaign_name: str, campaign_group: str) -> tuple[str, str]:
+        """A campaign's (portfolio, profile) under the ``vicidial_tenant_source`` setting."""
+        key = (campaign_name, campaign_group)
+        found = self._tenants.get(key)
+        if found is None:
+            if self.tenant_source == "user_group":
+                portfolio = campaign_group.upper()
+            else:
+                portfolio = campaign_name[:3].upper()
+            found = (portfolio, profile_of(campaign_name, portfolio) if campaign_name else "")
+            if len(self._tenants) < 100_000:
+                self._tenants[key] = found
+        return found
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def open(self) -> None:
+        async with self.read() as conn:
+            tables = await self._existing_tables(conn)
+            needed = REQUIRED_TABLES + (INBOUND_REQUIRED if self.inbound else ())
+            needed += AUTH_REQUIRED if self.auth else ()
+            missing = [t for t in needed if t not in tables]
+            if missing:
+                raise ConfigError(
+                    f"not a VICIdial database, or agentcdr may not read it: missing table(s) "
+                    f"{', '.join(missing)} (see the GRANTs in docs/vicidial.md)"
+                )
+            for table in needed:
+                try:
+                    await self.fetch_all(f"SELECT 1 FROM {table} LIMIT 0", (), conn)
+                except MySQLError as exc:
+                    raise ConfigError(
+                        f"agentcdr may not read the VICIdial table {table}: {exc.args[-1]} "
+                        "(see the GRANTs in docs/vicidial.md)"
+                    ) from exc
+            collation = await self.fetch_all(
+                "SELECT collation_name FROM information_schema.columns "
+                "WHERE table_schema = DATABASE() AND table_name = 'vicidial_log' "
+                "AND column_name = 'user'",
+                (),
+                conn,
+            )
+            self._users_case_insensitive = bool(
+                collation and str(collation[0][0] or "").lower().endswith("_ci")
+            )
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def ping(self) -> None:
+        await self.fetch_all("SELECT 1")
+
+    async def count_calls(self) -> int:
+        """Rows in the live call logs (on MyISAM, VICIdial's engine, a stored count)."""
+        tables = ("vicidial_log", "vicidial_closer_log") if self.inbound else ("vicidial_log",)
+        total = 0
+        for table in tables:
+            total += int((await self.fetch_all(f"SELECT COUNT(*) FROM {table}"))[0][0])
+        return total
+
+    def writer(self) -> NoReturn:
+        raise ReadOnlyStore(
+            "The VICIdial store is read-only: agentcdr never writes to a dialer's database"
+        )
+
+    # -- reports ---------------------------------------------------------------------------
+    async def _plan(self, request: ReportRequest, conn: Connection) -> Plan | None:
+        """Tables and campaigns for a request; None when it can have no rows."""
+        campaign_ids: tuple[str, ...] | None = None
+        if request.tenants is not None or request.profiles or request.campaigns:
+            campaign_ids = tuple(
+                cid
+                for cid, name, group in await self.campaigns(conn)
+                if self._campaign_matches(request, name, group)
+            )
+            if not campaign_ids:
+                return None
+        types = set(request.call_types)
+        wanted: list[tuple[str, str]] = []
+        if not types or types & {"MANUAL", "DIALER"}:
+            wanted.append(OUTBOUND_TABLES)
+        if self.inbound and (not types or "INBOUND" in types):
+            wanted.append(INBOUND_TABLES)
+        if not wanted:
+            return None
+        tables = await self._existing_tables(conn)
+        start = self.clock.to_local(request.start_ts)
+        end = self.clock.to_local(request.end_ts)
+        sources: list[Source] = []
+        for live, archive in wanted:
+            inbound = live in INBOUND_TABLES
+            sources.append(Source(live, inbound))
+            # An archive is read only when the range reaches before the live table's oldest
+            # row and the archive holds rows in the range: a needless UNION costs a sort of
+            # the whole range before the first row.
+            if archive in tables and start < ((await self._span(conn, live))[0] or end):
+                first, last = await self._span(conn, archive)
+                reach = start - timedelta(seconds=MAX_QUEUE_SECONDS) if inbound else start
+                if first is not None and last is not None and first < end and last >= reach:
+                    sources.append(Source(archive, inbound, live_table=live))
+        return Plan(
+            sources=tuple(sources),
+            campaign_ids=campaign_ids,
+            clock=self.clock,
+            loan_column=self.loan_column,
+            agent_log_archive=AGENT_LOG_TABLES[1] in tables,
+            users_case_insensitive=self._users_case_insensitive,
+        )
+
+    def _campaign_matches(self, request: ReportRequest, name: str, group: str) -> bool:
+        portfolio, profile = self.tenant_of(name, group)
+        if request.tenants is not None and portfolio not in request.tenants:
+            return False
+        if request.profiles and profile not in request.profiles:
+            return False
+        return not request.campaigns or name.lower() in request.campaigns
+
+    def _converter(self) -> Callable[[Sequence[tuple[Any, ...]]], list[Row]]:
+        clock = self.clock
+        offsets = clock.offsets
+        tenant_of = self.tenant_of
+
+        def convert(batch: Sequence[tuple[Any, ...]]) -> list[Row]:
+            out: list[Row] = []
+            append = out.append
+            for (
+                call_id,
+                agent,
+                local_s,
+                dispo,
+                phone,
+                loan,
+                kind,
+                secs,
+                lead,
+                term,
+                name,
+                group,
+            ) in batch:
+                offset = offsets.get(local_s // 900)
+                if offset is None:
+                    offset = clock.offset(local_s // 900)
+                portfolio, profile = tenant_of(name, group)
+                append(
+                    (
+                        call_id,
+                        call_id,
+                        agent,
+                        local_s - offset,
+                        dispo,
+                        phone,
+                        loan,
+                        kind,
+                        secs,
+                        lead or None,  # VICIdial writes lead_id 0 for "no lead"
+                        term,
+                        portfolio,
+                        name,
+                        profile,
+                    )
+                )
+            return out
+
+        return convert
+
+    async def report(
+        self, request: ReportRequest, chunk_rows: int
+    ) -> VicidialRowStream | _EmptyStream:
+        if request.updated_since is not None:
+            raise InvalidValue(
+                "updatedSince",
+                "not supported by the VICIdial store: VICIdial's call logs record no change "
+                "time (ask for a date range instead)",
+            )
+        if request.tenants == ():
+            return _EmptyStream()
+        conn = await self._pool.acquire()
+        try:
+            await execute(conn, "START TRANSACTION READ ONLY")
+            plan = await self._plan(request, conn)
+            if plan is None:
+                await self._end_read(conn, None, finished=True)
+                return _EmptyStream()
+            sql, params = report_sql(request, plan)
+            cursor = conn.cursor(SSCursor)
+            await cursor.execute(sql, tuple(params))
+            batch = await cursor.fetchmany(chunk_rows)
+        except BaseException as exc:
+            self._pool.release(conn, reusable=False)
+            if isinstance(exc, DRIVER_ERRORS):
+                raise db_error(exc) from exc
+            raise
+        convert = self._converter()
+        finished = len(batch) < chunk_rows
+        stream = VicidialRowStream(
+            self, conn, cursor, chunk_rows, convert, convert(batch), finished
+        )
+        if finished:
+            # The whole result is in hand: give the connection back at once.
+            await stream.aclose()
+        return stream
+
+    async def _end_read(self, conn: Connection, cursor: Any, finished: bool) -> None:
+        if not finished:
+            self._pool.release(conn, reusable=False)
+            return
+        try:
+            if cursor is not None:
+                await cursor.close()
+            async with conn.cursor() as cur:
+                await cur.execute("COMMIT")
+        except DRIVER_ERRORS:
+            # A connection that fails to finish is simply not reused.
+            self._pool.release(conn, reusable=False)
+            return
+        self._pool.release(conn, reusable=True)
+
+
+__all__ = ["SCHEMES", "VicidialRowStream", "VicidialStore"]

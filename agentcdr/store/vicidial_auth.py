@@ -1,0 +1,220 @@
+"""Logging in with VICIdial users (setting ``vicidial_auth``), beside agentcdr's own API users.
+
+A VICIdial user may use the report when it is active, has report rights (``user_level >= 7``
+and ``view_reports = '1'``, VICIdial's own rule for its reports) and its password matches:
+the plain ``pass`` column, or, when ``system_settings.pass_hash_enabled`` is on, the
+``pass_hash`` column computed the way VICIdial's ``bp.pl`` does (bcrypt ``$2a$`` with
+``pass_cost`` and the 16-character ``pass_key`` as the salt, keeping characters 29..59).
+
+The tenant scope comes from the user's group: ``ADMIN``, or a group whose
+``allowed_campaigns`` holds ``-ALL-CAMPAIGNS-``, sees every tenant; any other group sees the
+portfolios of the campaigns it lists plus those of the campaigns it owns
+(``vicidial_campaigns.user_group``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import logging
+from functools import cache
+from typing import Any, Final
+
+from agentcdr.errors import ConfigError
+from agentcdr.store.base import ApiUser
+from agentcdr.store.vicidial import VicidialStore
+
+log = logging.getLogger(__name__)
+
+MIN_USER_LEVEL: Final = 7
+_STD_B64: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_BCRYPT_B64: Final = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_TO_BCRYPT: Final = bytes.maketrans(_STD_B64, _BCRYPT_B64)
+_USER_SQL: Final = (
+    "SELECT user, pass, pass_hash, active, user_level, view_reports, user_group "
+    "FROM vicidial_users WHERE user = %s"
+)
+_SETTINGS_SQL: Final = "SELECT pass_hash_enabled, pass_key, pass_cost FROM system_settings LIMIT 1"
+_GROUP_SQL: Final = "SELECT allowed_campaigns FROM vicidial_user_groups WHERE user_group = %s"
+
+
+def bcrypt_base64(data: bytes) -> bytes:
+    """bcrypt's base64: the standard bit layout, its own alphabet, no padding."""
+    return base64.b64encode(data).rstrip(b"=").translate(_TO_BCRYPT)
+
+
+def vicidial_pass_hash(password: str, pass_key: str, cost: int) -> str:
+    """The 31-character ``pass_hash`` VICIdial stores for a password (``bp.pl``)."""
+    secret = password.encode()
+    salt = pass_key.encode("latin-1")
+    if cost >= 4:
+        try:
+            import bcrypt
+        except ImportError:  # pragma: no cover - bcrypt ships with the dev extra
+            pass
+        else:
+            full = bcrypt.hashpw(secret, b"$2a$%02d$" % cost + bcrypt_base64(salt))
+            return full[29:60].decode()
+        if cost > 6:
+            raise ConfigError(
+                "VICIdial pass_hash with pass_cost > 6 needs bcrypt: pip install bcrypt"
+            )
+    # VICIdial's default pass_cost is 2, which bcrypt libraries refuse (they start at 4)
+    # while Perl's Crypt::Eksblowfish, used by bp.pl, accepts it.
+    return bcrypt_base64(eksblowfish(secret, salt, cost))[:31].decode()
+
+
+# -- EksBlowfish (bcrypt's core), for the low costs other libraries refuse -------------------
+
+
+@cache
+def _pi_words() -> tuple[int, ...]:
+    """Blowfish's initial P-array and S-boxes: the first 1042 words of pi's fraction."""
+    count = 18 + 4 * 256
+    guard = 64
+    bits = count * 32 + guard
+    one = 1 << bits
+
+    def arctan_inv(x: int) -> int:
+        total = term = one // x
+        square, n, sign = x * x, 1, -1
+        while term:
+            term //= square
+            n += 2
+            total += sign * (term // n)
+            sign = -sign
+        return total
+
+    pi = 16 * arctan_inv(5) - 4 * arctan_inv(239)  # Machin's formula
+    fraction = (pi - (3 << bits)) >> guard
+    return tuple((fraction >> (32 * (count - 1 - i))) & 0xFFFFFFFF for i in range(count))
+
+
+def _expand(p: list[int], s: list[list[int]], key: list[int], salt: list[int] | None) -> None:
+    for i in range(18):
+        p[i] ^= key[i]
+    left = right = 0
+    j = 0
+    for box in (p, *s):
+        for i in range(0, len(box), 2):
+            if salt is not None:
+                left ^= salt[j % 4]
+                right ^= salt[(j + 1) % 4]
+                j += 2
+            left, right = _encipher(p, s, left, right)
+            box[i], box[i + 1] = left, right
+
+
+def _encipher(p: list[int], s: list[list[int]], left: int, right: int) -> tuple[int, int]:
+    s0, s1, s2, s3 = s
+    left ^= p[0]
+    for i in range(1, 17, 2):
+        f = ((s0[left >> 24] + s1[(left >> 16) & 0xFF]) ^ s2[(left >> 8) & 0xFF]) + s3[left & 0xFF]
+        right ^= (f & 0xFFFFFFFF) ^ p[i]
+        f = ((s0[right >> 24] + s1[(right >> 16) & 0xFF]) ^ s2[(right >> 8) & 0xFF]) + s3[
+            right & 0xFF
+        ]
+        left ^= (f & 0xFFFFFFFF) ^ p[i + 1]
+    return right ^ p[17], left
+
+
+def _words(data: bytes, count: int) -> list[int]:
+    """``count`` big-endian words from ``data`` repeated cyclically (bcrypt's stream2word)."""
+    size = len(data)
+    return [
+        int.from_bytes(bytes(data[(4 * i + k) % size] for k in range(4)), "big")
+        for i in range(count)
+    ]
+
+
+def eksblowfish(password: bytes, salt: bytes, cost: int) -> bytes:
+    """The 23 hash bytes of bcrypt ``$2a$`` (password NUL-terminated, at most 72 bytes)."""
+    if len(salt) != 16 or not 0 <= cost <= 31:
+        raise ValueError("bcrypt needs a 16-byte salt and a cost of 0 to 31")
+    words = _pi_words()
+    p = list(words[:18])
+    s = [list(words[18 + 256 * i : 18 + 256 * (i + 1)]) for i in range(4)]
+    key = _words((password + b"\0")[:72], 18)
+    salt_words = _words(salt, 4)
+    salt_key = _words(salt, 18)
+    _expand(p, s, key, salt_words)
+    for _ in range(1 << cost):
+        _expand(p, s, key, None)
+        _expand(p, s, salt_key, None)
+    text = _words(b"OrpheanBeholderScryDoubt", 6)
+    for _ in range(64):
+        for i in (0, 2, 4):
+            text[i], text[i + 1] = _encipher(p, s, text[i], text[i + 1])
+    return b"".join(w.to_bytes(4, "big") for w in text)[:23]
+
+
+# -- the login -------------------------------------------------------------------------------
+
+
+def _password_matches(password: str, user: tuple[Any, ...] | None, system: Any) -> bool:
+    """Runs in a worker thread: a bcrypt hash takes milliseconds to a second."""
+    hash_enabled, pass_key, pass_cost = system or ("0", "", 2)
+    if str(hash_enabled) == "1":
+        pass_key = str(pass_key or "")
+        if len(pass_key) != 16:
+            # bp.pl uses the key as the salt only when it has exactly 16 characters.
+            log.warning("VICIdial pass_hash is on but pass_key is not 16 characters long")
+            return False
+        computed = vicidial_pass_hash(password, pass_key, int(pass_cost or 0))
+        stored = str(user[2] or "") if user else ""
+        return bool(stored) and hmac.compare_digest(computed.encode(), stored.encode())
+    stored = str(user[1] or "") if user else ""
+    return bool(stored) and hmac.compare_digest(password.encode(), stored.encode())
+
+
+async def verify_vicidial_user(store: object, name: str, password: str) -> ApiUser | None:
+    """The API user for a VICIdial login, or None (wrong password, inactive, no report rights).
+
+    ``store`` must be the ``VicidialStore`` serving the report. The result has
+    ``password_hash`` "" and ``version`` 0: it is not an agentcdr user and cannot be edited.
+    """
+    if not isinstance(store, VicidialStore):
+        raise ConfigError("vicidial_auth needs the VICIdial store (db = vicidial+mysql://…)")
+    if not name or not password:
+        return None
+    async with store.read() as conn:
+        users = await store.fetch_all(_USER_SQL, (name,), conn)
+        system = await store.fetch_all(_SETTINGS_SQL, (), conn)
+    user = users[0] if users else None
+    if not await asyncio.to_thread(
+        _password_matches, password, user, system[0] if system else None
+    ):
+        return None
+    assert user is not None  # a password never matches a missing user
+    stored_name, _, _, active, level, view_reports, group = user
+    if str(active) != "Y" or int(level or 0) < MIN_USER_LEVEL or str(view_reports) != "1":
+        return None
+    all_tenants, tenants = await _scope(store, str(group or ""))
+    return ApiUser(
+        name=str(stored_name),
+        password_hash="",
+        all_tenants=all_tenants,
+        tenants=tenants,
+        active=True,
+        version=0,
+    )
+
+
+async def _scope(store: VicidialStore, group: str) -> tuple[bool, frozenset[str]]:
+    if group.upper() == "ADMIN":
+        return True, frozenset()
+    rows = await store.fetch_all(_GROUP_SQL, (group,)) if group else []
+    allowed = " ".join(str(r[0] or "") for r in rows).split()
+    if any("-ALL-CAMPAIGNS-" in item.upper() for item in allowed):
+        return True, frozenset()
+    listed = {item.upper() for item in allowed if item != "-"}
+    portfolios = {
+        store.tenant_of(campaign_name, owner)[0]
+        for campaign_id, campaign_name, owner in await store.campaigns()
+        if campaign_id.upper() in listed or (group and owner.upper() == group.upper())
+    }
+    return False, frozenset(p for p in portfolios if p)
+
+
+__all__ = ["eksblowfish", "verify_vicidial_user", "vicidial_pass_hash"]

@@ -1,0 +1,310 @@
+"""The report SQL of the read-only VICIdial adapter (see docs/vicidial.md for the mapping).
+
+One SELECT per source table (``vicidial_log`` for outbound calls, ``vicidial_closer_log`` for
+inbound ones, and their ``*_archive`` copies when a range reaches back into them), joined
+with ``UNION ALL`` when there is more than one. Every request value travels as a bound
+parameter; table and column names come from the constants here or from
+``settings.VICIDIAL_LOAN_COLUMNS``.
+
+Times: ``call_date`` is a DATETIME in the dialer's local zone. The SQL filters and orders on
+it as stored (so the ``call_date`` index serves both), and returns it as naive local epoch
+seconds (``TO_SECONDS``, which involves no time zone); Python turns those into UTC with a
+cached offset (``WallClock``), which is cheaper and more dependable than the server's time
+zone tables, often not loaded on dialers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from agentcdr.records import ReportRequest
+from agentcdr.settings import VICIDIAL_LOAN_COLUMNS
+
+# TO_SECONDS('1970-01-01 00:00:00'): subtracting it gives seconds since the naive epoch.
+TO_SECONDS_EPOCH: Final = 62167219200
+_NAIVE_EPOCH: Final = datetime(1970, 1, 1)
+# Users that mark a call no agent handled (auto-dial results, inbound drops) or no user.
+NO_AGENT_USERS: Final = ("VDAD", "VDCL", "")
+# Statuses of a call still in progress (its row will still change).
+IN_PROGRESS: Final = ("INCALL", "QUEUE", "DISPO")
+# queue_seconds is DECIMAL(7,2): an inbound call is answered at most this long after it
+# entered the queue, so its call_date lies at most this far before the requested range.
+MAX_QUEUE_SECONDS: Final = 100_000
+INBOUND_PREFIX: Final = "in:"
+
+OUTBOUND_TABLES: Final = ("vicidial_log", "vicidial_log_archive")
+INBOUND_TABLES: Final = ("vicidial_closer_log", "vicidial_closer_log_archive")
+AGENT_LOG_TABLES: Final = ("vicidial_agent_log", "vicidial_agent_log_archive")
+# The column whose value identifies a call in each log, for de-duplicating an archive
+# against its live table (the archiver copies rows before it deletes them).
+_KEY: Final = {"vicidial_log": "uniqueid", "vicidial_closer_log": "closecallid"}
+
+
+class WallClock:
+    """Converts between the dialer's wall-clock time and UTC epoch seconds.
+
+    A DATETIME in a zone with DST is ambiguous for one hour a year; like most software we
+    read it as the first occurrence (``fold=0``). With that reading local -> UTC never
+    goes backwards, so ordering by ``call_date`` is ordering by answer time.
+    """
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        # UTC offset per 15-minute stretch of local time (zones change offset on quarter
+        # hours), so the per-row conversion is a division and a dictionary lookup.
+        self.offsets: dict[int, int] = {}
+
+    def offset(self, bucket: int) -> int:
+        if len(self.offsets) > 200_000:
+            self.offsets.clear()
+        wall = (_NAIVE_EPOCH + timedelta(seconds=bucket * 900)).replace(tzinfo=self.tz)
+        delta = wall.utcoffset()
+        offset = int(delta.total_seconds()) if delta is not None else 0
+        self.offsets[bucket] = offset
+        return offset
+
+    def to_utc(self, local_seconds: int) -> int:
+        bucket = local_seconds // 900
+        offset = self.offsets.get(bucket)
+        if offset is None:
+            offset = self.offset(bucket)
+        return local_seconds - offset
+
+    def to_local(self, ts: int) -> datetime:
+        """UTC epoch seconds -> the dialer's naive local DATETIME."""
+        return datetime.fromtimestamp(ts, self.tz).replace(tzinfo=None)
+
+
+def local_seconds(wall: datetime) -> int:
+    return int((wall - _NAIVE_EPOCH).total_seconds())
+
+
+@dataclass(frozen=True)
+class Source:
+    """One table a report reads, and what it needs to know about its neighbours."""
+
+    table: str
+    inbound: bool
+    live_table: str | None = None  # set for an archive: skip rows still in the live table
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the store learnt before building the SQL: tables, campaigns, zone."""
+
+    sources: tuple[Source, ...]
+    campaign_ids: tuple[str, ...] | None  # None: no campaign restriction
+    clock: WallClock
+    loan_column: str
+    agent_log_archive: bool
+    users_case_insensitive: bool
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def one(self, value: Any) -> str:
+        self.values.append(value)
+        return "%s"
+
+    def many(self, values: tuple[Any, ...]) -> str:
+        self.values.extend(values)
+        return ", ".join(["%s"] * len(values))
+
+
+_SELECT: Final = (
+    "id, agent, local_s, disposition, phone_number, loan_number, call_type, duration, "
+    "lead_id, term_reason, campaign_name, campaign_group"
+)
+
+
+def _names_and_joins(call: str, campaign: str, loan: str) -> tuple[str, str, tuple[str, str]]:
+    """The status-name, loan and campaign expressions and the joins they need.
+
+    Every join is on a primary or unique key (vicidial_campaigns.campaign_id,
+    vicidial_list.lead_id, vicidial_statuses.status, vicidial_campaign_statuses
+    (status, campaign_id)), so none can multiply a call.
+    """
+    disposition = (
+        f"COALESCE(NULLIF(cs.status_name, ''), NULLIF(s.status_name, ''), {call}.status, '')"
+    )
+    joins = (
+        f"LEFT JOIN vicidial_campaigns vc ON vc.campaign_id = {campaign} "
+        f"LEFT JOIN vicidial_list vi ON vi.lead_id = {call}.lead_id "
+        "LEFT JOIN vicidial_campaign_statuses cs "
+        f"ON cs.status = {call}.status AND cs.campaign_id = {campaign} "
+        f"LEFT JOIN vicidial_statuses s ON s.status = {call}.status"
+    )
+    # loan_number (after phone_number) and the two campaign columns (last).
+    columns = (
+        f"COALESCE(vi.{loan}, '') AS loan_number",
+        "COALESCE(vc.campaign_name, '') AS campaign_name, "
+        "COALESCE(vc.user_group, '') AS campaign_group",
+    )
+    return disposition, joins, columns
+
+
+def _common_filters(
+    alias: str, request: ReportRequest, plan: Plan, p: _Params, start: datetime, end: datetime
+) -> list[str]:
+    where = [
+        f"{alias}.call_date >= {p.one(start)}",
+        f"{alias}.call_date < {p.one(end)}",
+        f"{alias}.user NOT IN ({p.many(NO_AGENT_USERS)})",
+        f"{alias}.end_epoch IS NOT NULL",
+        f"COALESCE({alias}.status, '') NOT IN ({p.many(IN_PROGRESS)})",
+    ]
+    if request.users:
+        # The request's names are lower case. VICIdial's tables use the server's default,
+        # case-insensitive collation; on a case-sensitive one, compare lower-cased.
+        column = f"{alias}.user" if plan.users_case_insensitive else f"LOWER({alias}.user)"
+        where.append(f"{column} IN ({p.many(request.users)})")
+    return where
+
+
+def _archive_filter(source: Source, alias: str) -> list[str]:
+    if source.live_table is None:
+        return []
+    key = _KEY[source.live_table]
+    return [f"NOT EXISTS (SELECT 1 FROM {source.live_table} live WHERE live.{key} = {alias}.{key})"]
+
+
+def _outbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, ordered: bool) -> str:
+    start, end = plan.clock.to_local(request.start_ts), plan.clock.to_local(request.end_ts)
+    disposition, joins, (loan, campaign) = _names_and_joins(
+        "vl", "vl.campaign_id", plan.loan_column
+    )
+    select = (
+        f"SELECT vl.uniqueid AS id, vl.user AS agent, "
+        f"TO_SECONDS(vl.call_date) - {TO_SECONDS_EPOCH} AS local_s, "
+        f"{disposition} AS disposition, COALESCE(vl.phone_number, '') AS phone_number, "
+        f"{loan}, IF(vl.comments = {p.one('MANUAL')}, {p.one('MANUAL')}, {p.one('DIALER')}) "
+        "AS call_type, "
+        f"COALESCE(vl.length_in_sec, 0) AS duration, vl.lead_id AS lead_id, "
+        f"COALESCE(vl.term_reason, '') AS term_reason, {campaign} "
+        f"FROM {source.table} vl {joins}"
+    )
+    where = _common_filters("vl", request, plan, p, start, end)
+    if plan.campaign_ids is not None:
+        where.append(f"vl.campaign_id IN ({p.many(plan.campaign_ids)})")
+    types = set(request.call_types)
+    if types and "MANUAL" not in types:
+        where.append(f"NOT (vl.comments <=> {p.one('MANUAL')})")
+    elif types and "DIALER" not in types:
+        where.append(f"vl.comments = {p.one('MANUAL')}")
+    if request.dispositions:
+        where.append(f"LOWER({disposition}) IN ({p.many(request.dispositions)})")
+    if request.cursor is not None:
+        op = "<" if request.order == "desc" else ">"
+        at = plan.clock.to_local(request.cursor.answer_ts)
+        where.append(
+            f"(vl.call_date {op} {p.one(at)} OR (vl.call_date = {p.one(at)} "
+            f"AND vl.uniqueid {op} {p.one(str(request.cursor.id))}))"
+        )
+    where += _archive_filter(source, "vl")
+    sql = f"{select} WHERE {' AND '.join(where)}"
+    if ordered:
+        # Ordering by the table's own columns lets MariaDB sort vicidial_log before the
+        # joins, and stop joining once the limit is reached.
+        sql += _order_limit("vl.call_date", "vl.uniqueid", request, p)
+    return sql
+
+
+def _agent_campaign(plan: Plan) -> str:
+    """The campaign the agent was logged into when taking an inbound call.
+
+    A scalar subquery (newest matching agent-log row) rather than a join: an agent can
+    have several vicidial_agent_log rows for one call, and a join would repeat the call.
+    The lookup starts from ``lead_id``, the indexed column of the key VICIdial uses.
+    """
+    lookups = [
+        f"(SELECT val.campaign_id FROM {table} val WHERE val.lead_id = vcl.lead_id "
+        "AND val.uniqueid = vcl.uniqueid AND val.user = vcl.user "
+        "ORDER BY val.agent_log_id DESC LIMIT 1)"
+        for table in AGENT_LOG_TABLES[: 2 if plan.agent_log_archive else 1]
+    ]
+    return lookups[0] if len(lookups) == 1 else f"COALESCE({', '.join(lookups)})"
+
+
+def _inbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, ordered: bool) -> str:
+    start, end = plan.clock.to_local(request.start_ts), plan.clock.to_local(request.end_ts)
+    # Parameters are bound in text order, and the outer SELECT list stands first.
+    call_type = p.one("INBOUND")
+    # The agent answered queue_seconds after the call entered the queue (call_date).
+    answered = (
+        f"CAST(TO_SECONDS(vcl.call_date) - {TO_SECONDS_EPOCH} "
+        "+ FLOOR(COALESCE(vcl.queue_seconds, 0)) AS SIGNED)"
+    )
+    inner_where = _common_filters(
+        "vcl", request, plan, p, start - timedelta(seconds=MAX_QUEUE_SECONDS), end
+    )
+    inner_where += _archive_filter(source, "vcl")
+    inner = (
+        f"SELECT CONCAT('{INBOUND_PREFIX}', vcl.closecallid) AS id, vcl.user AS agent, "
+        f"vcl.status, vcl.lead_id, {answered} AS local_s, "
+        "COALESCE(vcl.phone_number, '') AS phone_number, "
+        "CAST(GREATEST(COALESCE(vcl.length_in_sec, 0) "
+        "- FLOOR(COALESCE(vcl.queue_seconds, 0)), 0) AS SIGNED) AS duration, "
+        "COALESCE(vcl.term_reason, '') AS term_reason, "
+        f"{_agent_campaign(plan)} AS campaign_id "
+        f"FROM {source.table} vcl WHERE {' AND '.join(inner_where)}"
+    )
+    disposition, joins, (loan, campaign) = _names_and_joins("x", "x.campaign_id", plan.loan_column)
+    where = [
+        f"x.local_s >= {p.one(local_seconds(start))}",
+        f"x.local_s < {p.one(local_seconds(end))}",
+    ]
+    if plan.campaign_ids is not None:
+        where.append(f"x.campaign_id IN ({p.many(plan.campaign_ids)})")
+    if request.dispositions:
+        where.append(f"LOWER({disposition}) IN ({p.many(request.dispositions)})")
+    if request.cursor is not None:
+        op = "<" if request.order == "desc" else ">"
+        at = local_seconds(plan.clock.to_local(request.cursor.answer_ts))
+        where.append(
+            f"(x.local_s {op} {p.one(at)} OR (x.local_s = {p.one(at)} "
+            f"AND x.id {op} {p.one(str(request.cursor.id))}))"
+        )
+    sql = (
+        f"SELECT x.id, x.agent, x.local_s, {disposition} AS disposition, x.phone_number, "
+        f"{loan}, {call_type} AS call_type, x.duration, x.lead_id, x.term_reason, {campaign} "
+        f"FROM ({inner}) x {joins} WHERE {' AND '.join(where)}"
+    )
+    if ordered:
+        sql += _order_limit("x.local_s", "x.id", request, p)
+    return sql
+
+
+def _order_limit(time_key: str, id_key: str, request: ReportRequest, p: _Params) -> str:
+    direction = "DESC" if request.order == "desc" else "ASC"
+    sql = f" ORDER BY {time_key} {direction}, {id_key} {direction}"
+    if request.limit is not None:
+        # One row more than asked, to learn whether a next page exists.
+        sql += f" LIMIT {p.one(request.limit + 1)}"
+    return sql
+
+
+def report_sql(request: ReportRequest, plan: Plan) -> tuple[str, list[Any]]:
+    """The report's SQL (columns as ``_SELECT``) and its parameters, in text order."""
+    if plan.loan_column not in VICIDIAL_LOAN_COLUMNS:
+        raise ValueError(f"loan column not in the whitelist: {plan.loan_column!r}")
+    single = len(plan.sources) == 1
+    parts: list[str] = []
+    values: list[Any] = []
+    for source in plan.sources:
+        p = _Params()
+        build = _inbound if source.inbound else _outbound
+        sql = build(source, request, plan, p, ordered=single or request.limit is not None)
+        parts.append(sql if single else f"({sql})")
+        values += p.values
+    if single:
+        return parts[0], values
+    # Each branch is sorted and cut to the limit on its own, so the union stays small.
+    p = _Params()
+    tail = _order_limit("local_s", "id", request, p)
+    sql = f"SELECT {_SELECT} FROM ({' UNION ALL '.join(parts)}) u{tail}"
+    return sql, values + p.values
