@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
+from agentcdr.client import (
+    ApiError,
+    AsyncClient,
+    AuthError,
+    CdrRow,
+    Client,
+    ClientError,
+    IncompleteResponse,
+    InvalidRequest,
+    NetworkError,
+    PermissionDenied,
+    RateLimited,
+    ServerUnavailable,
+)
 from agentcdr.errors import AgentCDRError
 from agentcdr.records import CallRecord, ReportRequest
 
 __version__ = "0.1.0"
 
-__all__ = ["AgentCDRError", "CallRecord", "ReportRequest", "__version__"]
+__all__ = [
+    "AgentCDRError",
+    "ApiError",
+    "AsyncClient",
+    "AuthError",
+    "CallRecord",
+    "CdrRow",
+    "Client",
+    "ClientError",
+    "IncompleteResponse",
+    "InvalidRequest",
+    "NetworkError",
+    "PermissionDenied",
+    "RateLimited",
+    "ReportRequest",
+    "ServerUnavailable",
+    "__version__",
+]

@@ -1,9 +1,359 @@
-"""Placeholder: filled in by its own change."""
+"""``agentcdr fetch`` and ``agentcdr sync``: a remote agent_cdr server, read with the client.
+
+``fetch`` writes a report file (CSV, JSON, NDJSON or Parquet); ``sync`` mirrors the remote
+into a local store. Both are resumable: a run that fails goes on where it stopped.
+The password comes from ``--password-stdin``, AGENTCDR_PASSWORD or a prompt, never from an
+argument (arguments end up in shell history and in ``ps``).
+"""
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, cast
+
 import click
+
+from agentcdr.cli import run, settings_of
+from agentcdr.client import AsyncClient, Client, RetryPolicy, Span
+from agentcdr.client.core import Options
+from agentcdr.client.mirror import SyncState, default_state_path, mirror
+from agentcdr.client.output import OUTPUT_FORMATS, ReportFile, format_of, parse_fields
+from agentcdr.client.plan import FORMATS, Filters, ResponseFormat, source_of, today_in
+from agentcdr.errors import ConfigError
+from agentcdr.settings import zone
+from agentcdr.store import open_call_store
+
+WRITE_ROWS = 2000
 
 
 def register(group: click.Group) -> None:
-    """Adds no commands yet."""
+    group.add_command(fetch)
+    group.add_command(sync)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """The options every command that reads a remote server takes, parsed."""
+
+    url: str
+    go_user: str
+    password_stdin: bool
+    from_date: datetime
+    to_date: datetime | None
+    tz: str | None
+    chunk_days: int | None
+    page_size: int | None
+    max_retries: int
+    response_format: str
+    progress: bool | None
+
+    @property
+    def first(self) -> date:
+        return self.from_date.date()
+
+    @property
+    def last(self) -> date | None:
+        return self.to_date.date() if self.to_date is not None else None
+
+    def password(self) -> str:
+        if self.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = os.environ.get("AGENTCDR_PASSWORD") or click.prompt(
+                "Password", hide_input=True, err=True
+            )
+        if not password:
+            raise ConfigError("no password given (--password-stdin, AGENTCDR_PASSWORD or prompt)")
+        return password
+
+    def options(self, chunk_days: int = 1) -> Options:
+        """Client options; ``chunk_days`` is the command's default span."""
+        return {
+            "chunk_days": chunk_days if self.chunk_days is None else self.chunk_days,
+            "page_size": self.page_size,
+            "retry": RetryPolicy(max_retries=self.max_retries),
+            "response_format": cast(ResponseFormat, self.response_format),
+        }
+
+
+def _zone_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            zone(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _spans(client: Client | AsyncClient, skip: Iterable[date], filters: Filters) -> list[Span]:
+    """The spans to fetch; the client's argument errors become one line for the user."""
+    try:
+        return client.spans(skip, **filters)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+_REMOTE_OPTIONS = [
+    click.option(
+        "--url",
+        required=True,
+        envvar="AGENTCDR_URL",
+        help="The remote server (https://host) or its goAPI.php URL [env AGENTCDR_URL].",
+    ),
+    click.option(
+        "--goUser",
+        "go_user",
+        required=True,
+        envvar="AGENTCDR_USER",
+        help="API user name [env AGENTCDR_USER].",
+    ),
+    click.option(
+        "--password-stdin",
+        is_flag=True,
+        help="Read the password from standard input [else env AGENTCDR_PASSWORD, else a prompt].",
+    ),
+    click.option(
+        "--from",
+        "from_date",
+        required=True,
+        type=click.DateTime(["%Y-%m-%d"]),
+        metavar="YYYY-MM-DD",
+        help="First day.",
+    ),
+    click.option(
+        "--to", "to_date", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last day."
+    ),
+    click.option(
+        "--tz",
+        metavar="ZONE",
+        callback=_zone_option,
+        help="IANA zone of the dates and answer times (the tz extension).",
+    ),
+    click.option("--chunk-days", type=click.IntRange(0), help="Days per request [1]."),
+    click.option("--page-size", type=click.IntRange(1), help="Rows per page within a request."),
+    click.option(
+        "--max-retries",
+        type=click.IntRange(0),
+        default=5,
+        show_default=True,
+        help="Retries of a failed request (429, 503, network errors).",
+    ),
+    click.option(
+        "--response-format",
+        type=click.Choice(FORMATS),
+        default="auto",
+        show_default=True,
+        help="What to ask the server for; auto is NDJSON where the server has it.",
+    ),
+    click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Show progress on stderr [on when stderr is a terminal].",
+    ),
+]
+_REMOTE_NAMES = tuple(f.name for f in fields(Remote))
+
+
+def _remote_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Adds the remote options; the command receives them as one ``remote`` argument."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        remote = Remote(**{name: kwargs.pop(name) for name in _REMOTE_NAMES})
+        command(*args, remote=remote, **kwargs)
+
+    for option in reversed(_REMOTE_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+class Progress:
+    """One line on stderr, rewritten in place: spans done of all, rows, current span."""
+
+    def __init__(self, enabled: bool | None, spans: int, rows: int = 0) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.total = spans
+        self.done = 0
+        self.rows = rows
+        self.span = ""
+
+    def start(self, span: Span) -> None:
+        self.span = str(span)
+        self._show()
+
+    def finish_span(self) -> None:
+        self.done += 1
+        self._show()
+
+    def add_rows(self, count: int) -> None:
+        self.rows += count
+        self._show()
+
+    def _show(self) -> None:
+        if self.enabled:
+            line = f"\r{self.done}/{self.total} spans  {self.rows:,} rows  {self.span}"
+            click.echo(line.ljust(60), err=True, nl=False)
+
+    def end(self) -> None:
+        if self.enabled and self.span:
+            click.echo(err=True)
+
+
+@click.command()
+@_remote_options
+@click.option("--user", "users", multiple=True, help="An agent (repeat, or comma list).")
+@click.option("--tenant", "tenants", multiple=True, help="A tenant code (repeat).")
+@click.option("--profile", "profiles", multiple=True, help="A profile (repeat).")
+@click.option("--disposition", "dispositions", multiple=True, help="A disposition (repeat).")
+@click.option("--call-type", "call_types", multiple=True, help="MANUAL, DIALER, INBOUND.")
+@click.option("--campaign", "campaigns", multiple=True, help="A campaign name (repeat).")
+@click.option("--updated-since", metavar="'YYYY-MM-DD HH:MM:SS'", help="Only calls changed since.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The report file; written as FILE.part and renamed when complete.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="[default: from the extension]"
+)
+@click.option("--fields", help="Columns: a comma list, or 'all' [the 11 documented fields].")
+@click.option("--restart", is_flag=True, help="Ignore what an earlier failed run fetched.")
+def fetch(
+    remote: Remote,
+    users: tuple[str, ...],
+    tenants: tuple[str, ...],
+    profiles: tuple[str, ...],
+    dispositions: tuple[str, ...],
+    call_types: tuple[str, ...],
+    campaigns: tuple[str, ...],
+    updated_since: str | None,
+    output: Path,
+    fmt: str | None,
+    fields: str | None,
+    restart: bool,
+) -> None:
+    """Fetch an agent_cdr report from a remote server into a file.
+
+    Without --to the report runs through today (in --tz, else the local zone). Days are
+    fetched one request each (--chunk-days) with retries; a failed run leaves FILE.part and
+    FILE.state.json, and the next run with the same arguments fetches only the missing days.
+    """
+    filters: Filters = {
+        "from_date": remote.first,
+        "to_date": remote.last or today_in(remote.tz),
+        "users": _split(users),
+        "tenants": _split(tenants),
+        "profiles": _split(profiles),
+        "dispositions": _split(dispositions),
+        "call_types": _split(call_types),
+        "campaigns": _split(campaigns),
+        "tz": remote.tz,
+        "updated_since": updated_since,
+    }
+    key = {"url": remote.url, **{k: _jsonable(v) for k, v in filters.items()}}
+    report = ReportFile(output, format_of(output, fmt), parse_fields(fields), key)
+    password = remote.password()
+    report.open(restart=restart)
+    bar: Progress | None = None
+    try:
+        with Client(remote.url, remote.go_user, password, **remote.options()) as client:
+            spans = _spans(client, report.done_days, filters)
+            bar = Progress(remote.progress, len(spans), report.rows)
+            for span, rows in client.agent_cdr_spans(skip_days=report.done_days, **filters):
+                bar.start(span)
+                batch = []
+                for row in rows:
+                    batch.append(row)
+                    if len(batch) >= WRITE_ROWS:
+                        report.write(batch)
+                        bar.add_rows(len(batch))
+                        batch = []
+                report.write(batch)
+                bar.add_rows(len(batch))
+                report.span_done(span)
+                bar.finish_span()
+        report.finish()
+    finally:
+        report.close()
+        if bar is not None:
+            bar.end()
+    click.echo(f"agentcdr: wrote {report.rows} rows to {output}", err=True)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+@click.command()
+@_remote_options
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The sync state file [next to a SQLite database, else in the current directory].",
+)
+@click.option(
+    "--changes",
+    is_flag=True,
+    help="Pull only calls changed since the last complete sync (updatedSince).",
+)
+@click.pass_context
+def sync(ctx: click.Context, remote: Remote, state: Path | None, changes: bool) -> None:
+    """Mirror a remote agent_cdr server into the local store (--db).
+
+    Calls keep the remote's call_id under the remote's host name, so syncing again adds
+    nothing. Finished days are recorded in the state file and not fetched again; --changes
+    re-reads the whole range but only the calls the remote changed since the last sync.
+    """
+    settings = settings_of(ctx)
+    password = remote.password()
+    url = remote.url
+    sync_state = SyncState.load(state or default_state_path(settings.db, url), source_of(url))
+    # Changes are few: bigger spans mean fewer requests.
+    options = remote.options(chunk_days=31 if changes else 1)
+    tz = remote.tz or "UTC"
+    first, last = remote.first, remote.last
+
+    async def go() -> None:
+        store = open_call_store(settings.db, settings)
+        await store.open()
+        bar: Progress | None = None
+        try:
+            async with AsyncClient(url, remote.go_user, password, **options) as client:
+                skip = () if changes else sync_state.done
+                spans = _spans(client, skip, {"from_date": first, "to_date": last, "tz": tz})
+                bar = Progress(remote.progress, len(spans))
+                result = await mirror(
+                    client,
+                    store,
+                    sync_state,
+                    from_date=first,
+                    to_date=last,
+                    tz=tz,
+                    changes=changes,
+                    progress=bar,
+                )
+        finally:
+            if bar is not None:
+                bar.end()
+            await store.close()
+        counts = result.counts
+        click.echo(
+            f"agentcdr: synced {result.rows} rows in {result.spans} spans from "
+            f"{sync_state.source}: {counts.inserted} new, {counts.updated} updated, "
+            f"{counts.unchanged} unchanged",
+            err=True,
+        )
+
+    run(go())
