@@ -15,7 +15,7 @@ import click
 from agentcdr.auth import hash_password
 from agentcdr.cli import run, settings_of
 from agentcdr.errors import ConfigError
-from agentcdr.store import open_call_store, open_user_store
+from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import UserStore
 
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
@@ -52,7 +52,7 @@ async def _user_store(ctx: click.Context) -> UserStore:
     settings = settings_of(ctx)
     store = open_call_store(settings.users_db or settings.db, settings)
     await store.open()
-    return open_user_store(store, settings)
+    return user_store_of(store)
 
 
 @click.group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,11 +13,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from agentcdr.auth import Authenticator, Throttle
-from agentcdr.errors import DatabaseUnavailable
-from agentcdr.settings import Settings
-from agentcdr.store import open_call_store, open_user_store
+from agentcdr.auth import Authenticator, ExternalVerifier, Throttle
+from agentcdr.errors import ConfigError, DatabaseUnavailable
+from agentcdr.settings import Settings, mask_url
+from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import CallStore, UserStore
+from agentcdr.store.vicidial_auth import verify_vicidial_user
 from agentcdr.web import accesslog
 from agentcdr.web.api import Api
 
@@ -38,10 +40,11 @@ def create_app(
     throttle = Throttle(
         settings.login_max_user_failures, settings.login_max_addr_failures, settings.login_window
     )
-    user_store = users if users is not None else open_user_store(call_store, settings)
-    api = Api(
-        settings, call_store, Authenticator(user_store, throttle, settings.credential_cache_ttl)
-    )
+    users_store, user_store, external = _user_sources(call_store, settings)
+    if users is not None:
+        user_store = users
+    auth = Authenticator(user_store, throttle, settings.credential_cache_ttl, external)
+    api = Api(settings, call_store, auth)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -57,9 +60,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owned:
             await call_store.open()
+        if users_store is not None:
+            await users_store.open()
         try:
             yield
         finally:
+            if users_store is not None:
+                await users_store.close()
             if owned:
                 await call_store.close()
 
@@ -76,6 +83,25 @@ def create_app(
     app.state.api = api
     app.add_middleware(accesslog.AccessLog)
     return app
+
+
+def _user_sources(
+    calls: CallStore, settings: Settings
+) -> tuple[CallStore | None, UserStore | None, ExternalVerifier | None]:
+    """Where logins are checked: agentcdr's API users (in the call store, or in the separate
+    ``users_db`` store, returned first so the app opens it) and, as an option of the
+    VICIdial adapter, the dialer's own users."""
+    separate = open_call_store(settings.users_db, settings) if settings.users_db else None
+    users = user_store_of(separate) if separate is not None else getattr(calls, "users", None)
+    external = None
+    if settings.vicidial_auth:
+        external = functools.partial(verify_vicidial_user, calls)
+    if users is None and external is None:
+        raise ConfigError(
+            f"the store {mask_url(calls.url)} keeps no API users: set users_db "
+            "(and/or vicidial_auth for the VICIdial adapter)"
+        )
+    return separate, users, external
 
 
 def app_from_env() -> Starlette:
