@@ -1,9 +1,209 @@
-"""Placeholder: filled in by its own change."""
+"""``agentcdr import`` and ``agentcdr demo``: calls into the store, from files or made up."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
 import click
+
+from agentcdr import demo as demo_data
+from agentcdr.cli import run, settings_of
+from agentcdr.errors import ConfigError
+from agentcdr.ingest import FORMATS, ImportResult, import_file
+from agentcdr.settings import Settings
+from agentcdr.store import open_call_store
+from agentcdr.store.base import WriteCounts
 
 
 def register(group: click.Group) -> None:
-    """Adds no commands yet."""
+    group.add_command(import_command)
+    group.add_command(demo)
+
+
+def _counts(counts: WriteCounts) -> str:
+    return (
+        f"{counts.inserted:,} inserted, {counts.updated:,} updated, {counts.unchanged:,} unchanged"
+    )
+
+
+def summary(result: ImportResult) -> str:
+    rate = result.rows / result.seconds if result.seconds > 0 else 0.0
+    return (
+        f"{result.file}: {result.rows:,} rows: {_counts(result.counts)} "
+        f"({result.seconds:.1f} s, {rate:,.0f} rows/s)"
+    )
+
+
+@contextmanager
+def _progress(path: Path, show: bool | None) -> Iterator[Callable[[int], None] | None]:
+    """A callback reporting bytes read: a bar on a terminal, or with ``--progress`` elsewhere
+    a line per tenth of the file (a bar's carriage returns make a mess of log files)."""
+    tty = sys.stderr.isatty()
+    if not (tty if show is None else show):
+        yield None
+        return
+    size = max(path.stat().st_size, 1)
+    if tty:
+        with click.progressbar(length=size, label=str(path), file=sys.stderr) as bar:
+            done = 0
+
+            def advance(position: int) -> None:
+                nonlocal done
+                bar.update(position - done)
+                done = position
+
+            yield advance
+        return
+    shown = 0
+
+    def report(position: int) -> None:
+        nonlocal shown
+        tenth = position * 10 // size
+        if tenth > shown:
+            shown = tenth
+            click.echo(f"{path}: {tenth * 10}% read", err=True)
+
+    yield report
+
+
+def _warn(message: str) -> None:
+    click.echo(f"agentcdr: warning: {message}", err=True)
+
+
+async def _import(
+    settings: Settings, files: tuple[Path, ...], fmt: str | None, source: str, show: bool | None
+) -> None:
+    store = open_call_store(settings.db, settings)
+    await store.open()
+    try:
+        for path in files:
+            with _progress(path, show) as progress:
+                result = await import_file(
+                    store,
+                    path,
+                    tz=settings.zone,
+                    fmt=fmt,
+                    source=source,
+                    progress=progress,
+                    warn=_warn,
+                )
+            click.echo(summary(result))
+    finally:
+        await store.close()
+
+
+@click.command("import")
+@click.argument(
+    "files",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS, case_sensitive=False),
+    help="File format; by default from the extension (.csv, .ndjson or .jsonl, .json).",
+)
+@click.option(
+    "--source",
+    default="",
+    metavar="NAME",
+    help="Where the calls come from: call ids are unique per source, so two systems "
+    "with overlapping ids can be imported side by side.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show progress (default: a bar when stderr is a terminal).",
+)
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    fmt: str | None,
+    source: str,
+    progress: bool | None,
+) -> None:
+    """Import calls from CSV, NDJSON or agent_cdr API JSON files.
+
+    Each file is one transaction: a bad value stops the import naming file, line and
+    field, and nothing of that file is stored. Importing a file again adds nothing.
+    """
+    run(_import(settings_of(ctx), files, fmt, source, progress))
+
+
+async def _demo(settings: Settings, spec: demo_data.DemoSpec, if_empty: bool) -> None:
+    store = open_call_store(settings.db, settings)
+    await store.open()
+    try:
+        if if_empty:
+            existing = await store.count_calls()
+            if existing:
+                click.echo(f"demo: the store already has {existing:,} calls; left as it is")
+                return
+        counts = await demo_data.write_store(store, spec)
+        click.echo(f"demo: {counts.total:,} calls: {_counts(counts)}")
+    finally:
+        await store.close()
+
+
+@click.command("demo")
+@click.option("--days", type=click.IntRange(1, 3660), default=7, show_default=True)
+@click.option("--agents", type=click.IntRange(1, 100_000), default=300, show_default=True)
+@click.option(
+    "--calls-per-day",
+    type=click.IntRange(0, 10_000_000),
+    default=6000,
+    show_default=True,
+    help="Average calls a day (weekdays get more, weekends fewer; the total is exact).",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--end-day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day of the data, YYYY-MM-DD (default: today in the report time zone).",
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already has calls.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Write the calls as an importable CSV file ('-': standard output), not to the store.",
+)
+@click.pass_context
+def demo(
+    ctx: click.Context,
+    days: int,
+    agents: int,
+    calls_per_day: int,
+    seed: int,
+    end_day: datetime | None,
+    if_empty: bool,
+    csv_path: Path | None,
+) -> None:
+    """Fill the store with seeded, realistic demo calls (or write them as CSV)."""
+    settings = settings_of(ctx)
+    spec = demo_data.DemoSpec(
+        days=days,
+        agents=agents,
+        calls_per_day=calls_per_day,
+        seed=seed,
+        tz=settings.zone,
+        end_day=end_day.date() if end_day else None,
+    )
+    if csv_path is None:
+        run(_demo(settings, spec, if_empty))
+    elif str(csv_path) == "-":
+        demo_data.write_csv(sys.stdout, spec)
+    else:
+        try:
+            with csv_path.open("w", encoding="utf-8", newline="") as out:
+                count = demo_data.write_csv(out, spec)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {csv_path}: {exc.strerror or exc}") from exc
+        click.echo(f"demo: wrote {count:,} calls to {csv_path}")

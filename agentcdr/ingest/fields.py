@@ -1,0 +1,279 @@
+"""One imported row (its values as text) -> a validated ``CallRecord``.
+
+Every reader turns its rows into lists of strings and hands them to a builder made for its
+column layout. The builder is the per-row hot path of an import, so the usual values take
+one dictionary look-up each (answer times, call types, portfolios, profiles) and unusual
+ones take a slower path that either accepts them or explains what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from agentcdr.ingest.wallclock import WallClock, clock_seconds
+from agentcdr.records import CALL_TYPES, DEFAULT_FIELDS, CallRecord, profile_of
+
+# The report fields a file must have; the duration may come as either of two columns.
+REQUIRED: Final = tuple(f for f in DEFAULT_FIELDS if f != "call_duration")
+DURATIONS: Final = ("call_duration", "call_duration_sec")
+OPTIONAL: Final = ("profile", "call_id")
+KNOWN: Final = frozenset(REQUIRED + DURATIONS + OPTIONAL)
+
+# Column widths of the store's schema: longer values would fail on PostgreSQL or MariaDB.
+LIMITS: Final = {
+    "user": 64,
+    "call_id": 64,
+    "disposition": 100,
+    "phone_number": 32,
+    "loan_number": 100,
+    "term_reason": 32,
+    "campaign_name": 100,
+    "profile": 100,
+}
+_MAX_BIGINT: Final = 2**63 - 1
+_MAX_INT: Final = 2**31 - 1  # duration_sec is a 32-bit INTEGER on PostgreSQL
+_NULLS: Final = frozenset({"null", "\\n", "none"})
+
+Builder = Callable[[Sequence[str]], CallRecord]
+
+
+class BadValue(Exception):
+    """A value is wrong; the reader adds the file name and line number."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+def shown(value: str, width: int = 40) -> str:
+    """A value quoted for an error message, cut short when long."""
+    return repr(value if len(value) <= width else value[:width] + "…")
+
+
+def natural_key(
+    user: str, answer_ts: int, phone_number: str, lead_id: int | None, campaign_name: str
+) -> str:
+    """The call id of a row that has none: ``nk:`` + 32 hex digits of a BLAKE2b hash.
+
+    Importing the same row again yields the same key, so re-imports change nothing. The
+    recipe is part of the stored data: changing it would duplicate every re-imported call.
+    """
+    lead = "" if lead_id is None else str(lead_id)
+    text = f"{user}\x1f{answer_ts}\x1f{phone_number}\x1f{lead}\x1f{campaign_name}"
+    return "nk:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _call_type(text: str) -> str:
+    value = text.strip().upper()
+    if value not in CALL_TYPES:
+        raise BadValue("call_type", f"must be one of {', '.join(CALL_TYPES)}, got {shown(text)}")
+    return value
+
+
+def _portfolio(text: str) -> str:
+    value = text.strip()
+    if len(value) != 3 or not value.isascii() or not value.isalnum():
+        raise BadValue("portfolio", f"must be exactly 3 letters or digits, got {shown(text)}")
+    return value.upper()
+
+
+def _whole(text: str, field: str, maximum: int) -> int:
+    value = text.strip()
+    if value.startswith("-") and value[1:].isdigit():
+        raise BadValue(field, f"must not be negative, got {shown(text)}")
+    if not value.isascii() or not value.isdigit():
+        raise BadValue(field, f"must be a whole number, got {shown(text)}")
+    number = int(value)
+    if number > maximum:
+        raise BadValue(field, f"is too large: {value}")
+    return number
+
+
+def _lead_id(text: str) -> int | None:
+    if not text.strip() or text.strip().lower() in _NULLS:
+        return None
+    return _whole(text, "lead_id", _MAX_BIGINT)
+
+
+def _clock_duration(text: str) -> int:
+    """``HH:MM:SS`` with any number of hours (``25:00:07``)."""
+    value = text.strip()
+    if value.startswith("-"):
+        raise BadValue("call_duration", f"must not be negative, got {shown(text)}")
+    parts = value.split(":")
+    if (
+        len(parts) != 3
+        or not all(p.isascii() and p.isdigit() for p in parts)
+        or len(parts[1]) != 2
+        or len(parts[2]) != 2
+        or int(parts[1]) > 59
+        or int(parts[2]) > 59
+    ):
+        raise BadValue("call_duration", f"expected HH:MM:SS, got {shown(text)}")
+    seconds = int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
+    if seconds > _MAX_INT:
+        raise BadValue("call_duration", f"is too large: {value}")
+    return seconds
+
+
+def _too_long(values: Mapping[str, str]) -> None:
+    for field, value in values.items():
+        if len(value) > LIMITS[field]:
+            raise BadValue(field, f"is longer than {LIMITS[field]} characters")
+
+
+# One flat function on purpose: it runs for every row, and helper calls cost.
+def record_builder(  # noqa: PLR0915
+    index: Mapping[str, int], tz: ZoneInfo, source: str = ""
+) -> Builder:
+    """A function validating one row (values as text, positioned by ``index``) into a record.
+
+    ``index`` maps field names to positions in the row; it must hold every ``REQUIRED``
+    field and at least one of ``DURATIONS``. Raises ``BadValue`` for a bad value.
+    """
+    i_user, i_time, i_disp, i_phone, i_loan, i_type, i_lead, i_term, i_port, i_camp = (
+        index[f] for f in REQUIRED
+    )
+    i_hms = index.get("call_duration")
+    i_sec = index.get("call_duration_sec")
+    i_prof = index.get("profile")
+    i_cid = index.get("call_id")
+    epoch = WallClock(tz).epoch
+    clock = clock_seconds()
+    call_types = {variant: t for t in CALL_TYPES for variant in (t, t.lower(), t.title())}
+    portfolios: dict[str, str] = {}
+    profiles: dict[tuple[str, str], str] = {}
+
+    def build(v: Sequence[str]) -> CallRecord:
+        user = v[i_user].strip()
+        if not user:
+            raise BadValue("user", "must not be empty")
+        text = v[i_time]
+        try:
+            answer_ts = epoch(text)
+        except ValueError:
+            raise BadValue(
+                "answer_time", f"expected a valid YYYY-MM-DD HH:MM:SS, got {shown(text)}"
+            ) from None
+        call_type = call_types.get(v[i_type]) or _call_type(v[i_type])
+        portfolio = portfolios.get(v[i_port])
+        if portfolio is None:
+            portfolio = portfolios[v[i_port]] = _portfolio(v[i_port])
+        campaign = v[i_camp].strip()
+        if not campaign:
+            raise BadValue("campaign_name", "must not be empty")
+        profile = v[i_prof].strip().upper() if i_prof is not None else ""
+        if not profile:
+            profile = profiles.get((campaign, portfolio), "")
+            if not profile:
+                profile = profiles[campaign, portfolio] = profile_of(campaign, portfolio)
+        # The exact seconds win over the clock form when a file has both.
+        if i_sec is not None and (text := v[i_sec]):
+            if text.isdigit() and len(text) < 10 and text.isascii():
+                duration = int(text)
+            else:
+                duration = _whole(text, "call_duration_sec", _MAX_INT)
+        elif i_hms is not None and (text := v[i_hms]):
+            duration = clock.get(text, -1)
+            if duration < 0:
+                duration = _clock_duration(text)
+        else:
+            raise BadValue("call_duration", "must not be empty")
+        text = v[i_lead]
+        if not text:
+            lead_id = None
+        elif text.isdigit() and len(text) < 19 and text.isascii():
+            lead_id = int(text)
+        else:
+            lead_id = _lead_id(text)
+        disposition, phone, loan, term = v[i_disp], v[i_phone], v[i_loan], v[i_term]
+        call_id = v[i_cid].strip() if i_cid is not None else ""
+        if (
+            len(user) > 64
+            or len(call_id) > 64
+            or len(disposition) > 100
+            or len(phone) > 32
+            or len(loan) > 100
+            or len(term) > 32
+            or len(campaign) > 100
+            or len(profile) > 100
+        ):
+            _too_long(
+                {
+                    "user": user,
+                    "call_id": call_id,
+                    "disposition": disposition,
+                    "phone_number": phone,
+                    "loan_number": loan,
+                    "term_reason": term,
+                    "campaign_name": campaign,
+                    "profile": profile,
+                }
+            )
+        if not call_id:
+            call_id = natural_key(user, answer_ts, phone, lead_id, campaign)
+        return CallRecord(
+            call_id,
+            user,
+            answer_ts,
+            disposition,
+            phone,
+            loan,
+            call_type,
+            duration,
+            lead_id,
+            term,
+            portfolio,
+            campaign,
+            profile,
+            source,
+        )
+
+    return build
+
+
+# JSON rows are objects; their values are laid out in this order for the builder.
+OBJECT_FIELDS: Final = REQUIRED + DURATIONS + OPTIONAL
+OBJECT_INDEX: Final = {name: i for i, name in enumerate(OBJECT_FIELDS)}
+_REQUIRED_KEYS: Final = frozenset(REQUIRED)
+
+
+def _as_text(value: object, field: str) -> str:
+    if value is None:
+        return ""
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise BadValue(field, f"expected a string, a whole number or null, got {value!r:.40}")
+
+
+class ObjectRows:
+    """JSON objects -> value lists in ``OBJECT_FIELDS`` order, warning once per unknown key."""
+
+    def __init__(self, warn: Callable[[list[str]], None]) -> None:
+        self._warn = warn
+        self._unknown: set[str] = set()
+
+    def values(self, obj: object) -> list[str]:
+        if not isinstance(obj, dict):
+            raise BadValue("(row)", "expected a JSON object")
+        keys = obj.keys()
+        if not keys >= _REQUIRED_KEYS:
+            missing = next(f for f in REQUIRED if f not in obj)
+            raise BadValue(missing, "missing")
+        if "call_duration" not in obj and "call_duration_sec" not in obj:
+            raise BadValue("call_duration", "missing (give call_duration or call_duration_sec)")
+        if not keys <= KNOWN:
+            new = sorted(str(k) for k in keys - KNOWN - self._unknown)
+            if new:
+                self._unknown.update(new)
+                self._warn(new)
+        return [
+            x if type(x) is str else _as_text(x, k)
+            for k, x in zip(OBJECT_FIELDS, map(obj.get, OBJECT_FIELDS), strict=True)
+        ]
