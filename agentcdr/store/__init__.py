@@ -15,6 +15,18 @@ def open_call_store(url: str, settings: Settings | None = None) -> CallStore:
         from agentcdr.store.sqlite import SQLiteStore
 
         return SQLiteStore(url, statement_timeout=timeout)
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from agentcdr.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise _missing_driver("asyncpg", "postgres") from exc
+        return PostgresStore(url, statement_timeout=timeout)
+    if scheme in ("mysql", "mariadb"):
+        try:
+            from agentcdr.store.mysql import MySQLStore
+        except ImportError as exc:
+            raise _missing_driver("asyncmy", "mysql") from exc
+        return MySQLStore(url, statement_timeout=timeout)
     if scheme in ("vicidial+mysql", "vicidial+mariadb"):
         try:
             from agentcdr.store.vicidial import VicidialStore
@@ -23,7 +35,16 @@ def open_call_store(url: str, settings: Settings | None = None) -> CallStore:
                 "this database URL needs the asyncmy driver: pip install 'agentcdr[mysql]'"
             ) from exc
         return VicidialStore.from_settings(url, settings)
-    raise ConfigError(f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH")
+    raise ConfigError(
+        f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH, "
+        "postgresql://USER@HOST/DATABASE or mysql://USER@HOST/DATABASE"
+    )
+
+
+def _missing_driver(module: str, extra: str) -> ConfigError:
+    return ConfigError(
+        f"this database URL needs the {module} driver: pip install 'agentcdr[{extra}]'"
+    )
 
 
 def user_store_of(store: CallStore) -> UserStore:

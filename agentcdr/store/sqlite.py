@@ -24,61 +24,19 @@ from agentcdr.records import CallRecord, ReportRequest, Row
 from agentcdr.store.base import ApiUser, CallWriter, WriteCounts
 from agentcdr.store.query import report_query
 from agentcdr.store.schema import LATEST, SQLITE, migrations_table, pending
+from agentcdr.store.sqlbase import CALL_COLUMNS, VALUE_COLUMNS, newer_schema, record_params
 from agentcdr.store.sqlusers import USER_COLUMNS, UserSQL, user_from_row
 
 _INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop
 _PROGRESS_OPS: Final = 20_000  # SQLite VM steps between progress-handler calls
 
-CALL_COLUMNS: Final = (
-    "source, call_id, agent, agent_key, answer_ts, disposition, phone_number, loan_number, "
-    "call_type, duration_sec, lead_id, term_reason, portfolio, campaign_name, profile, "
-    "inserted_at, updated_at"
-)
-_VALUE_COLUMNS: Final = (
-    "agent",
-    "agent_key",
-    "answer_ts",
-    "disposition",
-    "phone_number",
-    "loan_number",
-    "call_type",
-    "duration_sec",
-    "lead_id",
-    "term_reason",
-    "portfolio",
-    "campaign_name",
-    "profile",
-)
 UPSERT: Final = (
     f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['?'] * 17)}) "
     "ON CONFLICT (source, call_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*_VALUE_COLUMNS, "updated_at"))
+    + ", ".join(f"{c} = excluded.{c}" for c in (*VALUE_COLUMNS, "updated_at"))
     + " WHERE "
-    + " OR ".join(f"calls.{c} IS NOT excluded.{c}" for c in _VALUE_COLUMNS)
+    + " OR ".join(f"calls.{c} IS NOT excluded.{c}" for c in VALUE_COLUMNS)
 )
-
-
-def record_params(record: CallRecord, source: str, now: int) -> tuple[Any, ...]:
-    """The 17 values of an upserted call, in ``CALL_COLUMNS`` order."""
-    return (
-        record.source or source,
-        record.call_id,
-        record.user,
-        record.user.lower(),
-        record.answer_ts,
-        record.disposition,
-        record.phone_number,
-        record.loan_number,
-        record.call_type,
-        record.call_duration_sec,
-        record.lead_id,
-        record.term_reason,
-        record.portfolio,
-        record.campaign_name,
-        record.profile,
-        now,
-        now,
-    )
 
 
 def path_from_url(url: str) -> Path:
@@ -214,10 +172,7 @@ class SQLiteStore:
                 current = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
                 version = int(current.fetchone()[0])
                 if version > LATEST:
-                    raise ConfigError(
-                        f"database schema version {version} is newer than this agentcdr "
-                        f"({LATEST}); upgrade agentcdr"
-                    )
+                    raise newer_schema(version)
                 for number, statements in pending(SQLITE, version):
                     for statement in statements:
                         db.execute(statement)

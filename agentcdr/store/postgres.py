@@ -1,0 +1,213 @@
+"""agentcdr's store on PostgreSQL (12 or later), through asyncpg.
+
+Reports stream from a server-side cursor inside a read-only transaction, a batch per round
+trip, with ``SET LOCAL statement_timeout`` bounding every step. Imports copy each batch into
+a temporary table (binary COPY) and upsert it from there in one statement, which also says
+how many rows were inserted and how many changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any, Final
+
+import asyncpg  # type: ignore[import-untyped]
+
+from agentcdr.errors import ConfigError, DatabaseUnavailable
+from agentcdr.records import ReportRequest, Row
+from agentcdr.store.query import report_query
+from agentcdr.store.schema import POSTGRESQL
+from agentcdr.store.server import BatchRowStream, BatchWriter, ServerStore, migrate
+from agentcdr.store.sqlbase import CALL_COLUMNS, TIME_LIMIT, UNREADABLE, VALUE_COLUMNS
+from agentcdr.store.urls import postgres_connect_kwargs
+
+# pg_advisory_xact_lock key of migrations ("agentcdr" as a big-endian integer). Advisory
+# locks are per database, so two agentcdr databases on one server do not wait on each other.
+_MIGRATION_LOCK: Final = int.from_bytes(b"agentcdr", "big")
+
+_COLUMNS: Final = tuple(CALL_COLUMNS.split(", "))
+_TYPES: Final = {"answer_ts": "bigint", "duration_sec": "integer", "lead_id": "bigint"}
+# Batches are copied (binary COPY, the fastest way in) into a temporary table without
+# indexes, then upserted from there in one statement.
+_STAGING: Final = "agentcdr_import"
+STAGING_TABLE: Final = (
+    f"CREATE TEMPORARY TABLE {_STAGING} ("
+    + ", ".join(f"{c} {_TYPES.get(c, 'bigint' if c.endswith('_at') else 'text')}" for c in _COLUMNS)
+    + ") ON COMMIT DROP"
+)
+# xmax = 0 holds exactly for rows this statement inserted (an updated row version carries
+# the updating transaction's id): the usual way to tell inserts from updates in one upsert.
+UPSERT: Final = (
+    f"WITH up AS (INSERT INTO calls ({CALL_COLUMNS}) SELECT {CALL_COLUMNS} FROM {_STAGING} "
+    "ON CONFLICT (source, call_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in (*VALUE_COLUMNS, "updated_at"))
+    + f" WHERE ({', '.join(f'calls.{c}' for c in VALUE_COLUMNS)}) IS DISTINCT FROM "
+    f"({', '.join(f'excluded.{c}' for c in VALUE_COLUMNS)}) "
+    "RETURNING xmax = 0 AS inserted) "
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FROM up"
+)
+
+
+# What a failing report step can raise: server errors, driver errors, socket errors.
+_DB_ERRORS: Final = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return TIME_LIMIT
+    return UNREADABLE
+
+
+async def _give_back(pool: Any, conn: Any) -> None:
+    """End any transaction on ``conn`` and return it to the pool, whatever happens."""
+    try:
+        if not conn.is_closed() and conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+    except BaseException:
+        # A connection that cannot even roll back is not fit for reuse.
+        conn.terminate()
+        raise
+    finally:
+        # Pool.release is shielded from cancellation: the connection goes back even when the
+        # client went away mid-report.
+        await pool.release(conn)
+
+
+class PostgresRowStream(BatchRowStream):
+    async def _fetch(self, rows: int) -> Sequence[Row]:
+        try:
+            return list(map(tuple, await self._cursor.fetch(rows)))
+        except _DB_ERRORS as exc:
+            raise DatabaseUnavailable(_describe(exc)) from exc
+
+    async def _release(self, exhausted: bool) -> None:
+        # Rolling back closes the portal, finished or not.
+        with suppress(*_DB_ERRORS):
+            await _give_back(self._owner, self._conn)
+
+
+class _PostgresWriter(BatchWriter):
+    batch_rows = 5000
+
+    def __init__(self, conn: Any, source: str) -> None:
+        super().__init__(source)
+        self.conn = conn
+
+    async def _upsert(self, batch: list[tuple[Any, ...]]) -> tuple[int, int]:
+        await self.conn.copy_records_to_table(_STAGING, records=batch, columns=_COLUMNS)
+        inserted, changed = await self.conn.fetchrow(UPSERT)
+        await self.conn.execute(f"TRUNCATE {_STAGING}")
+        return int(inserted), int(changed)
+
+
+class _MigrationSession:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self._conn.execute(sql, *params)
+
+    async def scalar(self, sql: str) -> Any:
+        return await self._conn.fetchval(sql)
+
+
+class PostgresStore(ServerStore):
+    dialect = POSTGRESQL
+    connection_errors = (
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.TooManyConnectionsError,
+        asyncpg.InvalidAuthorizationSpecificationError,
+        asyncpg.InvalidCatalogNameError,
+        asyncpg.exceptions.OperatorInterventionError,
+    )
+    duplicate_errors = (asyncpg.UniqueViolationError,)
+
+    async def _connect(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            min_size=1,
+            max_size=self.server.pool_size,
+            # Custom plans always: a generic plan chosen for a 1-day range would also serve a
+            # 1-year range (and vice versa), and the right plan differs between them.
+            server_settings={
+                "application_name": "agentcdr",
+                "plan_cache_mode": "force_custom_plan",
+            },
+            **postgres_connect_kwargs(self.url),
+        )
+
+    async def _migrate(self) -> None:
+        async with self._live_pool().acquire() as conn:
+            encoding = await conn.fetchval("SHOW server_encoding")
+            if encoding != "UTF8":
+                raise ConfigError(
+                    f"the PostgreSQL database uses encoding {encoding}; agentcdr needs UTF8 "
+                    "(CREATE DATABASE … ENCODING 'UTF8')"
+                )
+            async with conn.transaction():
+                # Several workers or hosts may start at once: one migrates, the others wait
+                # and then find nothing left to do. The lock ends with the transaction.
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+                await migrate(_MigrationSession(conn), POSTGRESQL)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self.connection() as conn:
+            return list(map(tuple, await conn.fetch(sql, *params)))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self.connection() as conn:
+            status: str = await conn.execute(sql, *params)
+        # The command tag ends with the row count ("UPDATE 1", "INSERT 0 1") where it has one.
+        count = status.rsplit(" ", 1)[-1]
+        return int(count) if count.isdigit() else 0
+
+    async def _stream(
+        self, conn: Any, request: ReportRequest, chunk_rows: int, deadline: float
+    ) -> PostgresRowStream:
+        sql, params = report_query(request, POSTGRESQL)
+        pool = self._live_pool()
+        try:
+            # One round trip; the limit comes from settings, never from the request.
+            limit_ms = max(1, int(self.statement_timeout * 1000))
+            await conn.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {limit_ms}")
+            cursor = await conn.cursor(sql, *params)
+            first = list(map(tuple, await cursor.fetch(chunk_rows)))
+        except _DB_ERRORS as exc:
+            with suppress(*_DB_ERRORS):
+                await _give_back(pool, conn)
+            raise DatabaseUnavailable(_describe(exc)) from exc
+        except BaseException:
+            await _give_back(pool, conn)
+            raise
+        return PostgresRowStream(pool, conn, cursor, chunk_rows, deadline, first)
+
+    async def _begin(self, conn: Any, source: str) -> BatchWriter:
+        await conn.execute(f"BEGIN; {STAGING_TABLE}")
+        return _PostgresWriter(conn, source)
+
+    async def _end(self, writer: BatchWriter, commit: bool) -> None:
+        assert isinstance(writer, _PostgresWriter)
+        try:
+            if commit:
+                await writer.conn.execute("COMMIT")
+        finally:
+            await _give_back(self._live_pool(), writer.conn)
+
+    @staticmethod
+    def refuses_writes(exc: BaseException) -> bool:
+        # A hot standby (or default_transaction_read_only), or a role without the grants.
+        return isinstance(
+            exc, asyncpg.ReadOnlySQLTransactionError | asyncpg.InsufficientPrivilegeError
+        )
+
+    async def _discard(self, conn: Any) -> None:
+        conn.terminate()
+        await self._live_pool().release(conn)

@@ -1,0 +1,341 @@
+"""The skeleton of agentcdr's stores on a database server (PostgreSQL, MariaDB/MySQL).
+
+The two differ in their drivers, not in their logic: each supplies a few driver hooks and
+inherits the rest from ``ServerStore`` here (pool life cycle, migrations under a lock,
+streamed reports, import transactions and their counts, API users), so both behave as the
+SQLite reference store does by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from typing import Any, ClassVar, Final, Protocol
+
+from agentcdr.errors import ConfigError, DatabaseUnavailable, ReadOnlyStore
+from agentcdr.records import CallRecord, ReportRequest, Row
+from agentcdr.settings import mask_url
+from agentcdr.store.base import ApiUser, CallWriter, WriteCounts
+from agentcdr.store.schema import LATEST, Dialect, migrations_table, pending
+from agentcdr.store.sqlbase import TIME_LIMIT, newer_schema, record_params, unique_batches
+from agentcdr.store.sqlusers import UserSQL, user_from_row
+from agentcdr.store.urls import ServerURL, parse_server_url
+
+
+class BatchWriter(ABC):
+    """One import transaction of a server store: counts like the SQLite writer.
+
+    A subclass upserts one duplicate-free batch and says how many of its rows were
+    inserted and how many were inserted or changed; counts are published on commit.
+    """
+
+    batch_rows: ClassVar[int] = 1000
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._running = WriteCounts()
+        self._counts = WriteCounts()
+
+    @abstractmethod
+    async def _upsert(self, batch: list[tuple[Any, ...]]) -> tuple[int, int]:
+        """Upsert the rows; return (inserted, inserted or changed)."""
+
+    async def write(self, records: Sequence[CallRecord]) -> None:
+        now = int(time.time())
+        rows = [record_params(r, self._source, now) for r in records]
+        for batch in unique_batches(rows, self.batch_rows):
+            inserted, changed = await self._upsert(batch)
+            self._running.inserted += inserted
+            self._running.updated += changed - inserted
+            self._running.unchanged += len(batch) - changed
+
+    def finish(self) -> None:
+        self._counts = self._running
+
+    @property
+    def counts(self) -> WriteCounts:
+        return self._counts
+
+
+class BatchRowStream(ABC):
+    """A report read from an open cursor whose first batch is already fetched.
+
+    ``owner`` is what the connection goes back to (a pool, or the SQLite store). The
+    database enforces the statement time limit on each step; the stream also stops at the
+    report's overall deadline.
+    """
+
+    def __init__(
+        self,
+        owner: Any,
+        conn: Any,
+        cursor: Any,
+        chunk_rows: int,
+        deadline: float,
+        first: Sequence[Row],
+    ) -> None:
+        self._owner = owner
+        self._conn = conn
+        self._cursor = cursor
+        self._first = first
+        self._chunk_rows = chunk_rows
+        self._deadline = deadline
+        # A short first batch means the cursor is already exhausted.
+        self._done = len(first) < chunk_rows
+        self._open = True
+
+    @abstractmethod
+    async def _fetch(self, rows: int) -> Sequence[Row]:
+        """The next batch; raises ``DatabaseUnavailable`` on a database error."""
+
+    @abstractmethod
+    async def _release(self, exhausted: bool) -> None:
+        """Give the connection back (or drop it, when rows are still in flight)."""
+
+    async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
+        try:
+            if self._first:
+                yield self._first
+            while not self._done:
+                if time.monotonic() > self._deadline:
+                    raise DatabaseUnavailable(TIME_LIMIT)
+                batch = await self._fetch(self._chunk_rows)
+                self._done = len(batch) < self._chunk_rows
+                if batch:
+                    yield batch
+                # A batch may come from a buffer without any wait for I/O: let other
+                # requests run between batches all the same.
+                await asyncio.sleep(0)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            await self._release(self._done)
+
+
+# Where information_schema finds the store's own tables.
+_CURRENT_SCHEMA: Final = {"postgresql": "current_schema()", "mysql": "DATABASE()"}
+
+
+class ServerStore(ABC):
+    """A call store on a database server; the driver modules fill in the hooks."""
+
+    read_only = False
+    dialect: ClassVar[Dialect]
+    # Driver exceptions meaning the server cannot be reached or the connection was lost.
+    connection_errors: ClassVar[tuple[type[BaseException], ...]]
+    # Driver exceptions of a duplicate unique key.
+    duplicate_errors: ClassVar[tuple[type[BaseException], ...]]
+
+    def __init__(self, url: str, statement_timeout: float = 600.0) -> None:
+        self.url = url
+        self.server: ServerURL = parse_server_url(url)
+        self.statement_timeout = statement_timeout
+        self.users = SQLUsers(self)
+        self._pool: Any = None
+
+    # -- driver hooks ----------------------------------------------------------------------
+    @abstractmethod
+    async def _connect(self) -> None:
+        """Create ``self._pool`` (raising a connection error if the server is down)."""
+
+    @abstractmethod
+    async def _migrate(self) -> None:
+        """Apply ``migrate`` on one connection under a server-wide lock."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows of a small query (never a report)."""
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in its own transaction; return the affected row count."""
+
+    @abstractmethod
+    async def _stream(
+        self, conn: Any, request: ReportRequest, chunk_rows: int, deadline: float
+    ) -> BatchRowStream:
+        """Run the report query on ``conn`` up to its first batch; on failure give ``conn``
+        back and raise ``DatabaseUnavailable``."""
+
+    @abstractmethod
+    async def _begin(self, conn: Any, source: str) -> BatchWriter:
+        """Open the import transaction on ``conn``."""
+
+    @abstractmethod
+    async def _end(self, writer: BatchWriter, commit: bool) -> None:
+        """Commit or roll back the writer's transaction, and give its connection back."""
+
+    @staticmethod
+    @abstractmethod
+    def refuses_writes(exc: BaseException) -> bool:
+        """Whether a driver error means that this database takes no writes from us."""
+
+    @abstractmethod
+    async def _discard(self, conn: Any) -> None:
+        """Give back a connection in an unknown state (the pool must not reuse it as is)."""
+
+    # -- shared behaviour ------------------------------------------------------------------
+    def _live_pool(self) -> Any:
+        if self._pool is None:
+            raise DatabaseUnavailable("The database store is not open")
+        return self._pool
+
+    @contextmanager
+    def reachable(self) -> Iterator[None]:
+        """Turns the driver's connection errors inside into ``DatabaseUnavailable``."""
+        try:
+            yield
+        except self.connection_errors as exc:
+            if self.refuses_writes(exc):
+                raise  # for ``writable`` (MySQL files both under OperationalError)
+            raise DatabaseUnavailable() from exc
+
+    @contextmanager
+    def writable(self) -> Iterator[None]:
+        """Turns the driver's "no writes here" errors inside into ``ReadOnlyStore``."""
+        try:
+            yield
+        except Exception as exc:
+            if self.refuses_writes(exc):
+                raise ReadOnlyStore(
+                    f"the database takes no writes from agentcdr ({exc}): a read replica, or "
+                    "a user without write grants? Write to the primary"
+                ) from exc
+            raise
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """A pooled connection for one of our own short statements."""
+        with self.reachable():
+            async with self._live_pool().acquire() as conn:
+                yield conn
+
+    async def _acquire(self) -> Any:
+        with self.reachable():
+            return await self._live_pool().acquire()
+
+    async def open(self) -> None:
+        try:
+            await self._connect()
+            # Up to date is the usual case, and then nothing is locked or written: a read
+            # replica (read-only) opens too, and many workers start without queueing.
+            version = await self._schema_version()
+            if version is not None and version > LATEST:
+                raise newer_schema(version)
+            if version != LATEST:
+                await self._migrate()
+        except self.connection_errors as exc:
+            await self.close()
+            raise DatabaseUnavailable(
+                f"cannot use the database {mask_url(self.url)}: {exc}"
+            ) from exc
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _schema_version(self) -> int | None:
+        """The applied schema version; None before the first migration."""
+        here = _CURRENT_SCHEMA[self.dialect.name]
+        found = await self.fetch_rows(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            f"WHERE table_schema = {here} AND table_name = 'schema_migrations'"
+        )
+        if not found[0][0]:
+            return None
+        rows = await self.fetch_rows("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        return int(rows[0][0])
+
+    async def ping(self) -> None:
+        await self.fetch_rows("SELECT 1 FROM schema_migrations LIMIT 1")
+
+    async def count_calls(self) -> int:
+        return int((await self.fetch_rows("SELECT COUNT(*) FROM calls"))[0][0])
+
+    async def report(self, request: ReportRequest, chunk_rows: int) -> BatchRowStream:
+        deadline = time.monotonic() + self.statement_timeout
+        return await self._stream(await self._acquire(), request, chunk_rows, deadline)
+
+    @asynccontextmanager
+    async def writer(self, source: str = "") -> AsyncIterator[CallWriter]:
+        conn = await self._acquire()
+        try:
+            with self.reachable(), self.writable():
+                batch_writer = await self._begin(conn, source)
+        except BaseException:
+            await self._discard(conn)
+            raise
+        try:
+            with self.writable():
+                yield batch_writer
+        except BaseException:
+            # The body's exception is the one to report, not a failed rollback's.
+            with suppress(DatabaseUnavailable, *self.connection_errors):
+                await self._end(batch_writer, commit=False)
+            raise
+        with self.reachable():
+            await self._end(batch_writer, commit=True)
+        batch_writer.finish()
+
+
+class MigrationSession(Protocol):
+    """One connection holding the migration lock."""
+
+    async def run(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    async def scalar(self, sql: str) -> Any: ...
+
+
+async def migrate(session: MigrationSession, dialect: Dialect) -> None:
+    """Bring the schema to ``LATEST``; the caller holds the lock (and the transaction, where
+    the database has transactional DDL)."""
+    await session.run(migrations_table(dialect))
+    version = int(await session.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+    if version > LATEST:
+        raise newer_schema(version)
+    marks = ", ".join(dialect.placeholders(2))
+    for number, statements in pending(dialect, version):
+        for statement in statements:
+            await session.run(statement)
+        await session.run(
+            f"INSERT INTO schema_migrations VALUES ({marks})", (number, int(time.time()))
+        )
+
+
+class SQLUsers:
+    """API users in the ``api_users`` table of a server store."""
+
+    def __init__(self, store: ServerStore) -> None:
+        self._store = store
+        self._sql = UserSQL(store.dialect)
+
+    async def get_user(self, name: str) -> ApiUser | None:
+        rows = await self._store.fetch_rows(self._sql.get, (name,))
+        return user_from_row(rows[0]) if rows else None
+
+    async def list_users(self) -> list[ApiUser]:
+        return [user_from_row(r) for r in await self._store.fetch_rows(self._sql.list)]
+
+    async def add_user(
+        self, name: str, password_hash: str, all_tenants: bool, tenants: frozenset[str]
+    ) -> None:
+        sql, params = self._sql.insert(name, password_hash, all_tenants, tenants)
+        try:
+            with self._store.writable():
+                await self._store.execute(sql, params)
+        except self._store.duplicate_errors as exc:
+            raise ConfigError(f"user {name!r} already exists") from exc
+
+    async def update_user(self, name: str, **changes: Any) -> None:
+        with self._store.writable():
+            changed = await self._store.execute(*self._sql.update(name, **changes))
+        if changed == 0:
+            raise ConfigError(f"no such user: {name!r}")

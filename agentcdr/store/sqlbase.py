@@ -1,0 +1,88 @@
+"""What all of agentcdr's SQL stores (SQLite, PostgreSQL, MariaDB/MySQL) share: the columns
+of an upserted call, their values, how imports are cut into batches, and the messages of a
+failed report. The server stores' common skeleton is ``agentcdr.store.server``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Final
+
+from agentcdr.errors import ConfigError
+from agentcdr.records import CallRecord
+from agentcdr.store.schema import LATEST
+
+CALL_COLUMNS: Final = (
+    "source, call_id, agent, agent_key, answer_ts, disposition, phone_number, loan_number, "
+    "call_type, duration_sec, lead_id, term_reason, portfolio, campaign_name, profile, "
+    "inserted_at, updated_at"
+)
+# The columns an upsert may change; a row whose values all equal these is "unchanged".
+VALUE_COLUMNS: Final = (
+    "agent",
+    "agent_key",
+    "answer_ts",
+    "disposition",
+    "phone_number",
+    "loan_number",
+    "call_type",
+    "duration_sec",
+    "lead_id",
+    "term_reason",
+    "portfolio",
+    "campaign_name",
+    "profile",
+)
+TIME_LIMIT: Final = "The report query ran past the statement time limit"
+UNREADABLE: Final = "The database cannot be read; try again later"
+
+
+def record_params(record: CallRecord, source: str, now: int) -> tuple[Any, ...]:
+    """The 17 values of an upserted call, in ``CALL_COLUMNS`` order."""
+    return (
+        record.source or source,
+        record.call_id,
+        record.user,
+        record.user.lower(),
+        record.answer_ts,
+        record.disposition,
+        record.phone_number,
+        record.loan_number,
+        record.call_type,
+        record.call_duration_sec,
+        record.lead_id,
+        record.term_reason,
+        record.portfolio,
+        record.campaign_name,
+        record.profile,
+        now,
+        now,
+    )
+
+
+def newer_schema(version: int) -> ConfigError:
+    return ConfigError(
+        f"database schema version {version} is newer than this agentcdr ({LATEST}); "
+        "upgrade agentcdr"
+    )
+
+
+def unique_batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """``rows`` (``record_params`` tuples) in order, cut into batches of at most ``size``
+    rows in which no (source, call_id) repeats.
+
+    A set-based upsert cannot touch one key twice in a statement (PostgreSQL refuses, and
+    MariaDB's counts would be ambiguous), while SQLite applies rows one by one; cutting at a
+    repeat gives the same final rows and counts as SQLite.
+    """
+    batch: list[tuple[Any, ...]] = []
+    keys: set[tuple[Any, Any]] = set()
+    for row in rows:
+        key = (row[0], row[1])
+        if len(batch) >= size or key in keys:
+            yield batch
+            batch, keys = [], set()
+        batch.append(row)
+        keys.add(key)
+    if batch:
+        yield batch
