@@ -315,3 +315,20 @@ def test_updated_since(api: ApiHarness) -> None:
 def test_all_seeded_calls_round_trip(api: ApiHarness) -> None:
     rows = api.rows(fromDate="2025-05-01", toDate="2025-05-31", order="asc", fields="call_id")
     assert ids(rows) == [c.call_id for c in sorted(CALLS, key=lambda c: c.answer_ts)]
+
+
+def test_case_insensitive_filters_fold_non_ascii_letters(api: ApiHarness) -> None:
+    add_calls(
+        api.url,
+        [
+            call(
+                "ete",
+                "Élodie.Étienne1",
+                "2025-05-13 12:00:00",
+                "GALSERVERS",
+                disposition="ÉTÉ / RAPPEL",
+            )
+        ],
+    )
+    assert ids(api.rows(disposition="été / rappel", fields="call_id", **DAY)) == ["ete"]
+    assert ids(api.rows(user="élodie.étienne1", fields="call_id", **DAY)) == ["ete"]

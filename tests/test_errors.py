@@ -360,3 +360,26 @@ def test_report_page_is_served(sqlite_api: ApiHarness) -> None:
     assert page.status_code == 200
     assert "/goAPIv2/goReports/goAPI.php" in sqlite_api.client.get("/static/report.js").text
     assert "<form" in page.text
+
+
+def test_throttle_behind_a_proxy_uses_the_address_the_proxy_appended(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    seed(sqlite_url, users=USERS)
+    harness = make_harness(sqlite_url, tmp_path, login_max_addr_failures=2, trust_proxy=True)
+    api = next(harness)
+
+    def attempt(forwarded: str) -> int:
+        response = api.client.post(
+            API,
+            data=api.params(goUser="x" + forwarded, goPass="wrong", **DAY),
+            headers={"X-Forwarded-For": forwarded},
+        )
+        return response.status_code
+
+    # A client forging the first entry is still counted under the proxy's last entry.
+    assert attempt("1.1.1.1, 198.51.100.7") == 401
+    assert attempt("2.2.2.2, 198.51.100.7") == 401
+    assert attempt("3.3.3.3, 198.51.100.7") == 429
+    assert attempt("198.51.100.8") == 401
+    next(harness, None)

@@ -31,9 +31,7 @@ def open_call_store(url: str, settings: Settings | None = None) -> CallStore:
         try:
             from agentcdr.store.vicidial import VicidialStore
         except ImportError as exc:
-            raise ConfigError(
-                "this database URL needs the asyncmy driver: pip install 'agentcdr[mysql]'"
-            ) from exc
+            raise _missing_driver("asyncmy", "mysql") from exc
         return VicidialStore.from_settings(url, settings)
     raise ConfigError(
         f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH, "
@@ -54,13 +52,6 @@ def user_store_of(store: CallStore) -> UserStore:
     return users  # type: ignore[no-any-return]
 
 
-def open_user_store(calls: CallStore, settings: Settings) -> UserStore:
-    """API users: in the call store, or in the store of ``users_db`` when that is set."""
-    if settings.users_db:
-        return user_store_of(open_call_store(settings.users_db, settings))
-    return user_store_of(calls)
-
-
 __all__ = [
     "ApiUser",
     "CallStore",
@@ -68,6 +59,5 @@ __all__ = [
     "UserStore",
     "WriteCounts",
     "open_call_store",
-    "open_user_store",
     "user_store_of",
 ]

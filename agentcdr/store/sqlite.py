@@ -56,11 +56,18 @@ class _Deadline:
         return 1 if time.monotonic() > self.at else 0
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 class _Conn:
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.deadline = _Deadline()
         self.db.set_progress_handler(self.deadline, _PROGRESS_OPS)
+        # SQLite's own LOWER folds ASCII only; the server stores fold every letter, and the
+        # case-insensitive filters must match the same calls everywhere ("ÉTÉ" = "été").
+        self.db.create_function("LOWER", 1, _lower, deterministic=True)
         for pragma in (
             "busy_timeout = 5000",
             "synchronous = NORMAL",
@@ -93,6 +100,8 @@ class SQLiteRowStream:
             if self._first:
                 yield self._first
             while self._cursor is not None:
+                # Let other requests run between chunks (the first went out at once).
+                await asyncio.sleep(0)
                 self._conn.deadline.at = self._deadline
                 try:
                     batch = self._cursor.fetchmany(self._chunk_rows)
@@ -103,8 +112,6 @@ class SQLiteRowStream:
                 if not batch:
                     break
                 yield batch
-                # Let other requests run between chunks.
-                await asyncio.sleep(0)
         finally:
             await self.aclose()
 

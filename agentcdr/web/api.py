@@ -133,7 +133,9 @@ def _basic_auth(request: Request) -> tuple[str, str] | None:
 
 def client_address(request: Request, settings: Settings) -> str:
     if settings.trust_proxy:
+        # The last address is the one our own load balancer appended; earlier ones come
+        # from the client and can be forged.
         forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()
     return request.client.host if request.client else "unknown"
