@@ -56,7 +56,7 @@ class _Deadline:
         return 1 if time.monotonic() > self.at else 0
 
 
-def _lower(value: object) -> object:
+def _lower(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
     return value.lower() if isinstance(value, str) else value
 
 
