@@ -67,8 +67,9 @@ def test_documented_curl_commands(seeded: str, tmp_path: Path) -> None:
     assert "goPass=***" in log
 
 
-def test_several_workers_serve_one_database(seeded: str, tmp_path: Path) -> None:
-    with serve(seeded, tmp_path, "--workers", "2") as base, httpx.Client() as client:
+def test_several_workers_serve_one_database(store_url: str, tmp_path: Path) -> None:
+    seed(store_url, users=USERS)
+    with serve(store_url, tmp_path, "--workers", "2") as base, httpx.Client() as client:
         for _ in range(6):
             response = client.post(
                 f"{base}/goAPIv2/goReports/goAPI.php",
