@@ -10,6 +10,7 @@ password takes effect at once, in every worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -27,7 +28,12 @@ from agentcdr.errors import BadCredentials, TooManyRequests
 from agentcdr.store.base import ApiUser, UserStore
 
 _HASHER: Final = PasswordHasher()  # argon2id with the library's current recommended costs
-_DUMMY_HASH: Final = _HASHER.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users (made on first need: it costs 64 MiB)."""
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
@@ -128,7 +134,7 @@ class Authenticator:
             verified = self._cached(key, None, now) or await self.external(name, password)
         else:
             # The same work for an unknown user as for a wrong password.
-            await anyio.to_thread.run_sync(verify_password, _DUMMY_HASH, password)
+            await anyio.to_thread.run_sync(verify_password, _dummy_hash(), password)
         if verified is None:
             self.throttle.failed(name, addr, now)
             raise BadCredentials()

@@ -38,9 +38,11 @@ def format_duration(seconds: int | None) -> str:
 class LocalTimeFormatter:
     """Renders UTC epoch seconds as ``YYYY-MM-DD HH:MM:SS`` wall-clock time in a zone.
 
-    The zone's UTC offset is looked up once per stretch of constant offset (found by probing
-    the next and previous offset change within the hour), so a report spanning a DST change is
-    correct and a report within one offset costs an add, a divmod and two lookups per row.
+    The zone's UTC offset is looked up once per stretch of constant offset, so a report
+    within one offset costs an add, a divmod and two lookups per row. A stretch is found by
+    probing a day each way; where the offset differs there, the change is found to the
+    second by bisection. (No zone changes its offset twice within a day, so a day each way
+    with the same offset means no change in between.)
     """
 
     def __init__(self, tz: ZoneInfo) -> None:
@@ -52,16 +54,22 @@ class LocalTimeFormatter:
 
     def _refresh(self, ts: int) -> None:
         offset = self._utcoffset(ts)
-        # Offsets change on whole quarter hours at most once in a few months; widen the window
-        # in 15-minute steps while the offset stays the same, up to a day each way.
-        step = 900
-        lo = ts - ts % step
-        hi = lo + step
-        while hi - ts < _SECONDS_PER_DAY and self._utcoffset(hi) == offset:
-            hi += step
-        while ts - lo < _SECONDS_PER_DAY and self._utcoffset(lo - 1) == offset:
-            lo -= step
-        self._lo, self._hi, self._offset = lo, hi, offset
+        self._lo = self._edge(ts, ts - _SECONDS_PER_DAY, offset) + 1
+        self._hi = self._edge(ts, ts + _SECONDS_PER_DAY, offset)
+        self._offset = offset
+
+    def _edge(self, inside: int, outside: int, offset: int) -> int:
+        """Nearest second to ``inside`` towards ``outside`` with another offset, else
+        ``outside`` itself (bisection keeps ``inside`` on this side of the change)."""
+        if self._utcoffset(outside) == offset:
+            return outside
+        while abs(outside - inside) > 1:
+            middle = (inside + outside) // 2
+            if self._utcoffset(middle) == offset:
+                inside = middle
+            else:
+                outside = middle
+        return outside
 
     def _utcoffset(self, ts: int) -> int:
         delta = datetime.fromtimestamp(ts, UTC).astimezone(self.tz).utcoffset()
@@ -116,7 +124,9 @@ def _expression(field: str) -> str:
     return f"r[{COL[field]}]"
 
 
-def compile_row(fields: Sequence[str], tz: ZoneInfo, kind: str) -> RowFunction:
+def compile_row(
+    fields: Sequence[str], tz: ZoneInfo, kind: str, *, escape_text: bool = True
+) -> RowFunction:
     """A function rendering one store row for ``fields`` as ``kind``.
 
     ``dict`` and ``tuple`` give Python values (for orjson and the client side); ``xml`` and
@@ -133,10 +143,12 @@ def compile_row(fields: Sequence[str], tz: ZoneInfo, kind: str) -> RowFunction:
     elif kind == "tuple":
         body = "(" + "".join(f"{e}, " for e in exprs) + ")"
     elif kind == "xml":
-        parts = [f"<{f}>{{{_wrap(f, e, 'x')}}}</{f}>" for f, e in zip(fields, exprs, strict=True)]
+        x = "x" if escape_text else ""
+        parts = [f"<{f}>{{{_wrap(f, e, x)}}}</{f}>" for f, e in zip(fields, exprs, strict=True)]
         body = 'f"<rows>' + "".join(parts) + '</rows>\\n"'
     elif kind == "csv":
-        cells = ",".join(f"{{{_wrap(f, e, 'q')}}}" for f, e in zip(fields, exprs, strict=True))
+        q = "q" if escape_text else ""
+        cells = ",".join(f"{{{_wrap(f, e, q)}}}" for f, e in zip(fields, exprs, strict=True))
         body = f'f"{cells}\\r\\n"'
     else:
         raise ValueError(f"unknown row kind {kind!r}")
@@ -157,4 +169,44 @@ def _wrap(field: str, expr: str, text_function: str) -> str:
         return f"n({expr})"
     if field in ("answer_time", "call_duration"):
         return expr  # digits, dashes and colons only
-    return f"{text_function}({expr})"
+    return f"{text_function}({expr})" if text_function else expr
+
+
+BatchFunction = Callable[[Sequence[Row]], str]
+
+
+def compile_batch(fields: Sequence[str], tz: ZoneInfo, kind: str) -> BatchFunction:
+    """A function rendering a batch of rows as finished ``xml`` or ``csv`` text.
+
+    Values that need escaping are rare, and checking each one costs more than rendering it.
+    So a batch is first rendered without escaping, and then checked as a whole: the markup
+    of clean rows holds an exact number of ``<``, ``>`` (XML) or ``,``, quote and line-end
+    characters (CSV); any other count means some value held one, and the batch is rendered
+    again with escaping. The result is always the escaped rendering's text.
+    """
+    plain = compile_row(fields, tz, kind, escape_text=False)
+    escaped = compile_row(fields, tz, kind)
+    if kind == "xml":
+        tags = 2 * len(fields) + 2
+
+        def clean(text: str, rows: int) -> bool:
+            return "&" not in text and text.count("<") == text.count(">") == rows * tags
+
+    elif kind == "csv":
+        commas = len(fields) - 1
+
+        def clean(text: str, rows: int) -> bool:
+            return (
+                '"' not in text
+                and text.count(",") == rows * commas
+                and text.count("\n") == text.count("\r") == rows
+            )
+
+    else:
+        raise ValueError(f"no batch rendering for {kind!r}")
+
+    def render(batch: Sequence[Row]) -> str:
+        text = "".join([plain(r) for r in batch])
+        return text if clean(text, len(batch)) else "".join([escaped(r) for r in batch])
+
+    return render

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from agentcdr.encoders.base import ReportRows
-from agentcdr.render import compile_row
+from agentcdr.render import compile_batch
 
 
 async def encode_csv(rows: ReportRows) -> AsyncIterator[bytes]:
     fields = rows.request.fields
-    row = compile_row(fields, rows.request.tz, "csv")
+    render = compile_batch(fields, rows.request.tz, "csv")
     yield (",".join(fields) + "\r\n").encode()
     async for batch in rows.batches():
-        yield "".join([row(r) for r in batch]).encode()
+        yield render(batch).encode()

@@ -71,8 +71,10 @@ class _Conn:
         for pragma in (
             "busy_timeout = 5000",
             "synchronous = NORMAL",
-            "mmap_size = 268435456",
-            "cache_size = -32768",
+            # No mmap: mapped pages of the file count in the process's resident memory, which
+            # then grows with the size of the report; a small page cache per connection, as
+            # the operating system caches the file anyway.
+            "cache_size = -8192",
             "temp_store = FILE",
         ):
             self.db.execute(f"PRAGMA {pragma}")

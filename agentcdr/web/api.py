@@ -91,11 +91,14 @@ class Api:
         if report.tenants != ():  # an empty scope cannot match anything: no query at all
             stream = await self.store.report(report, self.settings.chunk_rows)
         rows = ReportRows(report, stream)
-        return StreamingResponse(
-            ENCODERS[fmt](rows),
-            media_type=MEDIA_TYPES[fmt],
-            headers={**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"},
-        )
+        headers = {**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"}
+        body = ENCODERS[fmt](rows)
+        if await rows.read_ahead(self.settings.chunk_rows):
+            # The whole report is already in hand: one response with a Content-Length is
+            # cheaper than a stream, and most requests are small.
+            whole = b"".join([chunk async for chunk in body])
+            return Response(whole, media_type=MEDIA_TYPES[fmt], headers=headers)
+        return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
 async def _parameters(request: Request) -> params.Raw:
