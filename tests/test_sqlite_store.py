@@ -74,8 +74,12 @@ def test_a_long_first_step_moves_off_the_event_loop(
 
 
 def test_statement_time_limit(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    seed(sqlite_url, calls=[call(f"c{i}", "Example.User1", "2025-05-13 12:00:00", "GALSERVERS")
-                            for i in range(3000)])
+    seed(
+        sqlite_url,
+        calls=[
+            call(f"c{i}", "Example.User1", "2025-05-13 12:00:00", "GALSERVERS") for i in range(3000)
+        ],
+    )
     monkeypatch.setattr(sqlite_store, "_PROGRESS_OPS", 1)
 
     async def go() -> None:
@@ -92,8 +96,13 @@ def test_statement_time_limit(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_concurrent_reports_interleave_chunk_by_chunk(sqlite_url: str) -> None:
-    seed(sqlite_url, calls=[call(f"c{i:03}", "Example.User1", "2025-05-13 12:00:00", "GALSERVERS")
-                            for i in range(100)])
+    seed(
+        sqlite_url,
+        calls=[
+            call(f"c{i:03}", "Example.User1", "2025-05-13 12:00:00", "GALSERVERS")
+            for i in range(100)
+        ],
+    )
     order: list[str] = []
 
     async def consume(name: str, store: SQLiteStore) -> int:
@@ -139,13 +148,13 @@ def test_database_in_wal_mode_with_recorded_migrations(sqlite_url: str) -> None:
             name: " ".join(str(r[3]) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
             for name, sql in {
                 "range": "SELECT * FROM calls WHERE answer_ts >= 1 AND answer_ts < 2 "
-                         "ORDER BY answer_ts DESC, id DESC",
+                "ORDER BY answer_ts DESC, id DESC",
                 "tenant": "SELECT * FROM calls WHERE answer_ts >= 1 AND answer_ts < 2 "
-                          "AND portfolio = 'GAL' ORDER BY answer_ts DESC, id DESC",
+                "AND portfolio = 'GAL' ORDER BY answer_ts DESC, id DESC",
                 "user": "SELECT * FROM calls WHERE answer_ts >= 1 AND answer_ts < 2 "
-                        "AND agent_key = 'x' ORDER BY answer_ts DESC, id DESC",
+                "AND agent_key = 'x' ORDER BY answer_ts DESC, id DESC",
                 "profile": "SELECT * FROM calls WHERE answer_ts >= 1 AND answer_ts < 2 "
-                           "AND profile = 'SERVERS' ORDER BY answer_ts DESC, id DESC",
+                "AND profile = 'SERVERS' ORDER BY answer_ts DESC, id DESC",
             }.items()
         }
     assert "USING INDEX calls_answer (answer_ts>? AND answer_ts<?)" in plans["range"]
@@ -153,3 +162,52 @@ def test_database_in_wal_mode_with_recorded_migrations(sqlite_url: str) -> None:
         assert "USING INDEX" in plans[name], plans[name]
         assert "answer_ts>? AND answer_ts<?" in plans[name], plans[name]
         assert "TEMP B-TREE" not in plans[name], plans[name]
+
+
+def _indexes(url: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        return db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls' "
+            "ORDER BY name"
+        ).fetchall()
+
+
+def test_first_load_builds_the_indexes_at_the_end_and_a_failure_keeps_them(
+    sqlite_url: str,
+) -> None:
+    asyncio.run(open_call_store(sqlite_url).open())
+    schema = _indexes(sqlite_url)
+    assert [name for name, _ in schema] == [
+        "calls_agent",
+        "calls_answer",
+        "calls_portfolio",
+        "calls_profile",
+        "calls_updated",
+        "sqlite_autoindex_calls_1",
+    ]
+
+    async def load(fail: bool) -> None:
+        store = SQLiteStore(sqlite_url)
+        async with store.writer() as writer:
+            await writer.write(CALLS)
+            if fail:
+                raise RuntimeError("the file had a bad line")
+        await store.close()
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(load(fail=True))
+    assert _indexes(sqlite_url) == schema
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
+        assert db.execute("SELECT COUNT(*) FROM calls").fetchone() == (0,)
+    asyncio.run(load(fail=False))
+    assert _indexes(sqlite_url) == schema
+    seed_ids = asyncio.run(_ids(sqlite_url))
+    assert seed_ids == ["a7", "a2", "a3", "a5", "a4", "a6"]
+
+
+async def _ids(url: str) -> list[str]:
+    store = SQLiteStore(url)
+    try:
+        return await call_ids(store, request())
+    finally:
+        await store.close()

@@ -238,15 +238,34 @@ class SQLiteStore:
         with self.connection() as db:
             db.execute("BEGIN IMMEDIATE")
             before = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+            # Loading into an empty table: keeping five secondary indexes up to date row by
+            # row costs more than building them once at the end (measured ~30% faster for
+            # a first load). All inside the transaction: readers keep the old snapshot, and a
+            # failed import rolls the indexes back with everything else.
+            deferred = _drop_secondary_indexes(db) if before == 0 else []
             writer = _SQLiteWriter(db, source)
             try:
                 yield writer
+                for statement in deferred:
+                    db.execute(statement)
                 after = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
         writer.finish(after - before)
+
+
+def _drop_secondary_indexes(db: sqlite3.Connection) -> list[str]:
+    """Drops the explicit indexes of ``calls``; returns the statements that recreate them.
+    (The UNIQUE (source, call_id) index stays: the upsert needs it.)"""
+    indexes = db.execute(
+        "SELECT name, sql FROM sqlite_master "
+        "WHERE type = 'index' AND tbl_name = 'calls' AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _ in indexes:
+        db.execute(f'DROP INDEX "{name}"')  # a name read from the schema, not from input
+    return [sql for _, sql in indexes]
 
 
 class _SQLiteWriter:
