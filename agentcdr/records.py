@@ -8,7 +8,7 @@ typed form used by import, demo data and the client.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 # The order of the values in a row tuple as every store yields it.
@@ -61,9 +61,12 @@ def profile_of(campaign_name: str, portfolio: str) -> str:
     return campaign_name.upper()
 
 
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One call an agent handled, as a store keeps it."""
+class CallRecord(NamedTuple):
+    """One call an agent handled, as a store keeps it.
+
+    A named tuple rather than a frozen dataclass: imports build one per row, and a frozen
+    dataclass costs about five times as much to create.
+    """
 
     call_id: str
     user: str
@@ -82,21 +85,7 @@ class CallRecord:
 
     def values(self) -> tuple[Any, ...]:
         """The values in ``ROW_COLUMNS`` order, without the store id."""
-        return (
-            self.call_id,
-            self.user,
-            self.answer_ts,
-            self.disposition,
-            self.phone_number,
-            self.loan_number,
-            self.call_type,
-            self.call_duration_sec,
-            self.lead_id,
-            self.term_reason,
-            self.portfolio,
-            self.campaign_name,
-            self.profile,
-        )
+        return self[:13]
 
 
 @dataclass(frozen=True, slots=True)
