@@ -56,8 +56,10 @@ def test_every_api_parameter_and_error_code_is_documented() -> None:
     for name in sorted(LIST_PARAMS | SCALAR_PARAMS):
         assert f"`{name}`" in text, name
     codes = {
-        cls.code for cls in vars(errors).values()
-        if isinstance(cls, type) and issubclass(cls, errors.AgentCDRError)
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type)
+        and issubclass(cls, errors.AgentCDRError)
         and cls not in (errors.ConfigError, errors.DataError, errors.ReadOnlyStore)
     }
     for code in sorted(codes):

@@ -17,9 +17,16 @@ from tests.vicidial_schema import create_vicidial
 
 DAY = {"fromDate": "2025-05-13", "toDate": "2025-05-13"}
 ROW_1001 = {
-    "user": "Example.User1", "answer_time": "2025-05-13 14:59:08", "disposition": "VM / NML",
-    "phone_number": "5551230001", "loan_number": "LN-0001", "call_type": "MANUAL",
-    "call_duration": "00:03:07", "lead_id": 101, "term_reason": "AGENT", "portfolio": "GAL",
+    "user": "Example.User1",
+    "answer_time": "2025-05-13 14:59:08",
+    "disposition": "VM / NML",
+    "phone_number": "5551230001",
+    "loan_number": "LN-0001",
+    "call_type": "MANUAL",
+    "call_duration": "00:03:07",
+    "lead_id": 101,
+    "term_reason": "AGENT",
+    "portfolio": "GAL",
     "campaign_name": "GALSERVERS",
 }
 
@@ -35,8 +42,12 @@ def dialer(mysql_url: str, sqlite_url: str, tmp_path: Path) -> Iterator[ApiHarne
 def test_agentcdr_user_reads_the_dialer(dialer: ApiHarness) -> None:
     body = dialer.post(fields="call_id", **DAY).json()
     assert [r["call_id"] for r in body["data"]["rows"]] == [
-        "1747162000.1004", "1747160000.1003", "1747160000.1002", "1747159148.1001",
-        "1747141200.1005", "1747137600.1006",
+        "1747162000.1004",
+        "1747160000.1003",
+        "1747160000.1002",
+        "1747159148.1001",
+        "1747141200.1005",
+        "1747137600.1006",
     ]
     assert dialer.rows(user="EXAMPLE.USER1", **DAY)[0] == ROW_1001
 
@@ -51,8 +62,11 @@ def test_vicidial_users_log_in_with_their_group_scope(dialer: ApiHarness) -> Non
     assert refused.status_code == 403
     assert refused.json()["message"] == "Not allowed to see tenant GAL"
     wrong = dialer.post(goUser="cscmgr", goPass="not-it", **DAY)
-    assert wrong.json() == {"result": "error", "code": "10000",
-                            "message": "Invalid Username/Password"}
+    assert wrong.json() == {
+        "result": "error",
+        "code": "10000",
+        "message": "Invalid Username/Password",
+    }
     assert dialer.post(goUser="agentlvl", goPass="agent-pass", **DAY).status_code == 401
     assert dialer.post(goPass=PASSWORD, **DAY).status_code == 200  # agentcdr's own user
 

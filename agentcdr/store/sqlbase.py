@@ -40,12 +40,16 @@ UNREADABLE: Final = "The database cannot be read; try again later"
 def record_params(record: CallRecord, source: str, now: int) -> tuple[Any, ...]:
     """The 17 values of an upserted call, in ``CALL_COLUMNS`` order.
 
-    Built from slices of the record (a tuple) because this runs for every imported row.
+    Built from a slice of the record (a tuple) because this runs for every imported row.
     """
     return (
-        (record.source or source, record.call_id, record.user, record.user.lower())
-        + record[2:13]
-        + (now, now)
+        record.source or source,
+        record.call_id,
+        record.user,
+        record.user.lower(),
+        *record[2:13],
+        now,
+        now,
     )
 
 
