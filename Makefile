@@ -49,9 +49,12 @@ check: $(VENV)/.dev
 	$(BIN)/ruff format --check agentcdr tests bench
 	$(BIN)/mypy
 
-## bench: the benchmark of docs/benchmarks.md
+## bench: the benchmark of docs/benchmarks.md (options: make bench BENCH_ARGS="--stores sqlite --quick")
+## wrk (the load generator) comes from the system packages; installed here when run as root.
 bench: $(VENV)/.dev
-	$(BIN)/python -m bench.run
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq wrk >/dev/null || true
+	@command -v wrk >/dev/null || echo "bench: wrk is missing (sudo apt-get install -y wrk): load tests are skipped"
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## lock: regenerate the lock files after changing dependencies in pyproject.toml
 lock: $(BIN)/python

@@ -1,0 +1,265 @@
+"""A real ``agentcdr serve`` process, requests timed to the last byte, and its memory.
+
+Requests go through curl (a separate process, as any client would be) with the body written
+to ``/dev/null``; every timing is wall clock around the client process, the same way the
+database CLI exports are timed. Memory is the worker processes' peak resident set
+(``VmHWM``), reset before each request through ``/proc/PID/clear_refs``; where that file
+cannot be written, ``VmRSS`` is sampled every few milliseconds instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+from urllib.parse import urlencode
+
+from bench.data import AGENTCDR, Range
+from bench.stores import BENCH_PASSWORD, BENCH_USER, Export, Store, children_cpu
+
+API_PATH = "/goAPIv2/goReports/goAPI.php"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def form_body(rng: Range, fmt: str) -> str:
+    fields = [
+        ("goAction", "agent_cdr"),
+        ("goUser", BENCH_USER),
+        ("goPass", BENCH_PASSWORD),
+        ("responsetype", fmt),
+        ("fromDate", rng.from_date),
+        ("toDate", rng.to_date),
+    ]
+    if rng.user:
+        fields.append(("user", rng.user))
+    return urlencode(fields)
+
+
+def _status(pid: int, key: str) -> int:
+    """A ``kB`` line of /proc/PID/status, in kB (0 when the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                children = [int(c) for c in (task / "children").read_text().split()]
+                found += children
+                todo += children
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+_CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float
+    status: int
+    size: int
+    peak_rss_kb: int = 0
+    cpu_s: float = 0.0  # CPU time of the server (all its processes) or of the CLI process
+
+
+class Server:
+    """``agentcdr serve`` on a free port of 127.0.0.1 until the block ends."""
+
+    def __init__(self, store: Store, out_dir: Path, workers: int = 1) -> None:
+        self.store = store
+        self.workers = workers
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.url = self.base + API_PATH
+        self.log = out_dir / f"server-{store.name}-w{workers}.log"
+        self.access_log = out_dir / f"access-{store.name}-w{workers}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._workers: list[int] = []
+
+    def __enter__(self) -> Server:
+        env = {**self.store.env(), "AGENTCDR_ACCESS_LOG": str(self.access_log)}
+        argv = [*AGENTCDR, "--db", self.store.url, "serve", "--host", "127.0.0.1"]
+        argv += ["--port", str(self.port), "--workers", str(self.workers)]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log.read_text()[-2000:]}")
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(self.base + "/healthz", timeout=2) as answer,
+            ):
+                if answer.status == 200 and len(self.worker_pids()) >= self.workers:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        workers = [(pid, _start_time(pid)) for pid in self.worker_pids()]
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        # Workers end with their parent; make sure of it (these are our own processes).
+        for pid, started in workers:
+            if started and _start_time(pid) == started:  # the same process, not a reused id
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        self.process = None
+
+    # -- memory ----------------------------------------------------------------------------
+    def worker_pids(self) -> list[int]:
+        if self.process is None:
+            return []
+        pids = descendants(self.process.pid)
+        # Worker processes run the app: far more memory than a helper process.
+        return [p for p in pids if _status(p, "VmRSS") > 20_000] or pids
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server's processes (the database server's excluded)."""
+        if self.process is None:
+            return 0.0
+        pids = [self.process.pid, *descendants(self.process.pid)]
+        return sum(_cpu_seconds(pid) for pid in pids)
+
+    def rss_kb(self) -> int:
+        return max((_status(p, "VmRSS") for p in self.worker_pids()), default=0)
+
+    @contextlib.contextmanager
+    def peak(self) -> Iterator[list[int]]:
+        """Yields a list that holds the workers' peak RSS (kB) once the block ends."""
+        pids = self.worker_pids()
+        result: list[int] = []
+        reset = True
+        for pid in pids:
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM
+            except OSError:
+                reset = False
+        sampled = [0]
+        stop = threading.Event()
+        sampler = None
+        if not reset:
+
+            def sample() -> None:
+                while not stop.wait(0.005):
+                    sampled[0] = max(sampled[0], *(_status(p, "VmRSS") for p in pids))
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+        try:
+            yield result
+        finally:
+            stop.set()
+            if sampler is not None:
+                sampler.join()
+                result.append(sampled[0])
+            else:
+                result.append(max((_status(p, "VmHWM") for p in pids), default=0))
+
+    # -- requests --------------------------------------------------------------------------
+    def request(
+        self, rng: Range, fmt: str, output: Path | None = None, close: bool = False
+    ) -> Timing:
+        """One report, timed to its last byte; the body goes to ``output`` or nowhere."""
+        argv = [
+            "curl", "-sS", "--max-time", "900", "-o", str(output or "/dev/null"),
+            "-w", "%{http_code} %{size_download}",
+            "-H", "Content-Type: application/x-www-form-urlencoded",
+            "--data-binary", form_body(rng, fmt), self.url,
+        ]  # fmt: skip
+        if close:
+            argv[1:1] = ["-H", "Connection: close"]
+        with self.peak() as peak:
+            cpu = self.cpu_seconds()
+            started = time.perf_counter()
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            seconds = time.perf_counter() - started
+            cpu = self.cpu_seconds() - cpu
+        if done.returncode != 0:
+            raise RuntimeError(f"curl failed ({done.returncode}): {done.stderr.strip()}")
+        status, size = (int(x) for x in done.stdout.split())
+        if status != 200:
+            raise RuntimeError(f"the server answered {status} to a {fmt} report")
+        return Timing(seconds, status, size, peak[0], cpu)
+
+
+def run_export(export: Export, output: Path | None = None) -> Timing:
+    """The database CLI's export, timed the same way; output to ``output`` or nowhere."""
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(output.open("wb")) if output else subprocess.DEVNULL
+        cpu = children_cpu()
+        started = time.perf_counter()
+        done = subprocess.run(export.argv, stdout=out, stderr=subprocess.PIPE, check=False)
+        seconds = time.perf_counter() - started
+        cpu = children_cpu() - cpu
+    if done.returncode != 0:
+        raise RuntimeError(f"{export.label} failed: {done.stderr.decode(errors='replace')}")
+    size = output.stat().st_size if output else 0
+    return Timing(seconds, 0, size, 0, cpu)
