@@ -640,3 +640,29 @@ def test_bad_urls_are_config_errors(url: str, message: str) -> None:
 
     with pytest.raises(ConfigError, match=message):
         parse()
+
+
+def test_mysql_reads_in_keyset_pages_that_lose_and_repeat_nothing(
+    mysql_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcdr.store import mysql
+
+    monkeypatch.setattr(mysql, "PAGE_ROWS", 4)  # pages of 4 rows, batches of 3: never aligned
+    many = [
+        CallRecord(f"k{i:02d}", "agent", 1_747_000_000 + i // 3, "SALE", "555", "", "DIALER",
+                   i, i, "CALLER", "GAL", "GALSERVERS", "SERVERS")
+        for i in range(23)
+    ]  # fmt: skip
+    ascending = [f"k{i:02d}" for i in range(23)]
+
+    async def body(store: CallStore) -> tuple[list[str], list[str], list[str]]:
+        await write(store, many)
+        desc = await call_ids(store, chunk_rows=3)
+        asc = await call_ids(store, chunk_rows=3, order="asc")
+        limited = await call_ids(store, chunk_rows=3, order="asc", limit=9)
+        return desc, asc, limited
+
+    desc, asc, limited = with_store(mysql_url, body)
+    assert desc == ascending[::-1]
+    assert asc == ascending
+    assert limited == ascending[:10]  # limit + 1: the extra row says that more remain

@@ -1,22 +1,25 @@
 """agentcdr's store on MariaDB (10.3 or later; tested on 10.11) or MySQL 8, through asyncmy.
 
-Reports stream from an unbuffered cursor (``SSCursor``): rows come off the socket a batch
-at a time and are never all held in memory. The server side of such a result cannot be
-abandoned politely, so a report closed before its end drops its connection (the pool opens
-a fresh one). Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE`` statements.
+Reports are read in keyset pages of ``PAGE_ROWS`` rows inside one read-only transaction
+(one consistent snapshot), each page read whole: asyncmy reads a streamed result off the
+socket as fast as the server sends it, with no flow control, so streaming one big result
+into a slower encoder piled the rows up in memory (1 GB for a 30-day XML report, measured).
+A page ends where the next begins (answer time and id, as the API's own cursors), so pages
+lose and repeat nothing. Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE``
+statements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 import asyncmy
-from asyncmy.cursors import SSCursor
 from asyncmy.errors import IntegrityError, InterfaceError, MySQLError, OperationalError
 
 from agentcdr.errors import DatabaseUnavailable
-from agentcdr.records import ReportRequest, Row
+from agentcdr.records import COL, Cursor, ReportRequest, Row
 from agentcdr.store.query import report_query
 from agentcdr.store.schema import MYSQL
 from agentcdr.store.server import BatchRowStream, BatchWriter, ServerStore, migrate
@@ -54,6 +57,7 @@ _VALUES: Final = slice(2, 2 + len(VALUE_COLUMNS))
 # Measured plans: docs/deploying.md, "Query plans".
 _REPORT_INDEXES: Final = "calls_answer, calls_portfolio, calls_agent, calls_profile"
 _FROM: Final = "FROM calls "
+PAGE_ROWS: Final = 10_000
 
 
 def _same(column: str) -> str:
@@ -82,21 +86,57 @@ def _describe(exc: BaseException) -> str:
 
 
 class MySQLRowStream(BatchRowStream):
-    async def _fetch(self, rows: int) -> Sequence[Row]:
+    """A report read page by page (see the module's docstring)."""
+
+    def paging(self, store: MySQLStore, request: ReportRequest) -> None:
+        self._store = store
+        self._request = request
+        self._buffer: list[Row] = []
+        self._last: Row = ()
+        self._pages_done = False
+        # With a limit the report needs limit + 1 rows (the extra one says "more remain").
+        self._wanted = None if request.limit is None else request.limit + 1
+        self._read = 0
+
+    async def page(self) -> list[Row]:
+        """The next page of the report, or [] after the last one."""
+        size = PAGE_ROWS if self._wanted is None else min(PAGE_ROWS, self._wanted - self._read)
+        if size <= 0:
+            self._pages_done = True
+        if self._pages_done:
+            return []
+        request = self._request
+        if self._read:
+            last = self._last
+            request = replace(request, cursor=Cursor(last[COL["answer_ts"]], last[COL["id"]]))
+        sql, params = report_query(replace(request, limit=size - 1), MYSQL)
+        sql = self._store.report_sql(sql, updated_since=request.updated_since is not None)
         try:
-            batch: list[Row] = await self._cursor.fetchmany(rows)
+            await self._cursor.execute(sql, params)
+            rows: list[Row] = list(await self._cursor.fetchall())
         except (MySQLError, OSError) as exc:
             raise DatabaseUnavailable(_describe(exc)) from exc
+        self._read += len(rows)
+        self._pages_done = len(rows) < size
+        if rows:
+            self._last = rows[-1]
+        return rows
+
+    async def prefetch(self) -> None:
+        """Reads the first batch, so that a failing query fails before the response starts."""
+        self._first = await self._fetch(self._chunk_rows)
+        self._done = len(self._first) < self._chunk_rows
+
+    async def _fetch(self, rows: int) -> Sequence[Row]:
+        while len(self._buffer) < rows and not self._pages_done:
+            self._buffer.extend(await self.page())
+        batch, self._buffer = self._buffer[:rows], self._buffer[rows:]
         return batch
 
     async def _release(self, exhausted: bool) -> None:
         try:
-            if exhausted:
-                await self._cursor.close()
-            else:
-                # Draining the rest of a large result could take minutes: dropping the
-                # connection is what makes the server stop sending.
-                self._conn.close()
+            await self._cursor.close()
+            await self._conn.rollback()  # ends the read-only transaction
         except BaseException as exc:
             # Cancelled or failed halfway through: the connection's state is unknown.
             self._conn.close()
@@ -221,7 +261,7 @@ class MySQLStore(ServerStore):
         async with self.connection() as conn, conn.cursor() as cursor:
             return int(await cursor.execute(sql, tuple(params) or None))
 
-    def _report_sql(self, sql: str, updated_since: bool) -> str:
+    def report_sql(self, sql: str, updated_since: bool) -> str:
         """The report SQL with its index hint and under the statement time limit.
 
         Both come from constants and settings, never from request values.
@@ -238,18 +278,18 @@ class MySQLStore(ServerStore):
     async def _stream(
         self, conn: Any, request: ReportRequest, chunk_rows: int, deadline: float
     ) -> MySQLRowStream:
-        sql, params = report_query(request, MYSQL)
-        sql = self._report_sql(sql, updated_since=request.updated_since is not None)
-        cursor = conn.cursor(SSCursor)
+        cursor = conn.cursor()
+        stream = MySQLRowStream(self._pool, conn, cursor, chunk_rows, deadline, [])
+        stream.paging(self, request)
         try:
-            await cursor.execute(sql, params)
-            first = await cursor.fetchmany(chunk_rows)
+            await cursor.execute("START TRANSACTION READ ONLY")
+            await stream.prefetch()
         except BaseException as exc:
             await self._discard(conn)
             if isinstance(exc, MySQLError | OSError):
                 raise DatabaseUnavailable(_describe(exc)) from exc
             raise
-        return MySQLRowStream(self._pool, conn, cursor, chunk_rows, deadline, first)
+        return stream
 
     async def _begin(self, conn: Any, source: str) -> BatchWriter:
         cursor = conn.cursor()
