@@ -10,6 +10,7 @@ password takes effect at once, in every worker.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -101,6 +102,7 @@ class Authenticator:
         self.external = external  # e.g. VICIdial users, tried after agentcdr's own
         self._key = secrets.token_bytes(32)
         self._cache: dict[bytes, tuple[ApiUser, float]] = {}
+        self._verifying: dict[bytes, tuple[str, asyncio.Future[bool]]] = {}
 
     def _cache_key(self, name: str, password: str) -> bytes:
         pair = name.encode() + b"\0" + password.encode()
@@ -126,9 +128,7 @@ class Authenticator:
         if user is not None:
             if user.active:
                 verified = self._cached(key, user, now)
-                if verified is None and await anyio.to_thread.run_sync(
-                    verify_password, user.password_hash, password
-                ):
+                if verified is None and await self._verify_once(key, user.password_hash, password):
                     verified = user
         elif self.external is not None:
             verified = self._cached(key, None, now) or await self.external(name, password)
@@ -141,6 +141,28 @@ class Authenticator:
         self.throttle.succeeded(name)
         self._remember(key, verified, now)
         return verified
+
+    async def _verify_once(self, key: bytes, password_hash: str, password: str) -> bool:
+        """argon2 verification, shared by concurrent requests with the same credentials.
+
+        After a restart the cache is cold, and a client opening 32 connections at once would
+        otherwise run 32 verifications of tens of milliseconds of CPU each (measured: nothing
+        answered for seconds). ``key`` stands for the (name, password) pair, so requests that
+        share it share the answer.
+        """
+        running = self._verifying.get(key)
+        if running is None or running[0] != password_hash:
+            task = asyncio.ensure_future(
+                anyio.to_thread.run_sync(verify_password, password_hash, password)
+            )
+            running = self._verifying[key] = (password_hash, task)
+
+            def forget(done: asyncio.Future[bool]) -> None:
+                if self._verifying.get(key, ("", None))[1] is done:
+                    del self._verifying[key]
+
+            task.add_done_callback(forget)
+        return await asyncio.shield(running[1])
 
     def _remember(self, key: bytes, user: ApiUser, now: float) -> None:
         if self.cache_ttl <= 0:

@@ -7,6 +7,7 @@ precomputed strings, and durations through a table.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -81,6 +82,8 @@ class LocalTimeFormatter:
         day, second = divmod(ts + self._offset, _SECONDS_PER_DAY)
         prefix = self._days.get(day)
         if prefix is None:
+            if len(self._days) > 4096:  # the formatter is shared by cached row functions
+                self._days.clear()
             date = datetime.fromordinal(day + _EPOCH_ORDINAL)
             prefix = self._days[day] = date.strftime("%Y-%m-%d ")
         return prefix + _CLOCK[second]
@@ -124,14 +127,16 @@ def _expression(field: str) -> str:
     return f"r[{COL[field]}]"
 
 
+@functools.lru_cache(maxsize=256)
 def compile_row(
-    fields: Sequence[str], tz: ZoneInfo, kind: str, *, escape_text: bool = True
+    fields: tuple[str, ...], tz: ZoneInfo, kind: str, *, escape_text: bool = True
 ) -> RowFunction:
     """A function rendering one store row for ``fields`` as ``kind``.
 
     ``dict`` and ``tuple`` give Python values (for orjson and the client side); ``xml`` and
     ``csv`` give the row's finished text. The function's source is generated once per
-    request, because a generated dict display or f-string is about twice as fast per row as
+    combination of fields, zone and kind (and cached: generating costs more than a small
+    report's rows), because a generated dict display or f-string is about twice as fast per row as
     looping over per-field getters; field names come from the fixed ``ALL_FIELDS`` list only.
     """
     unknown = [f for f in fields if f not in ALL_FIELDS]
@@ -175,7 +180,8 @@ def _wrap(field: str, expr: str, text_function: str) -> str:
 BatchFunction = Callable[[Sequence[Row]], str]
 
 
-def compile_batch(fields: Sequence[str], tz: ZoneInfo, kind: str) -> BatchFunction:
+@functools.lru_cache(maxsize=256)
+def compile_batch(fields: tuple[str, ...], tz: ZoneInfo, kind: str) -> BatchFunction:
     """A function rendering a batch of rows as finished ``xml`` or ``csv`` text.
 
     Values that need escaping are rare, and checking each one costs more than rendering it.

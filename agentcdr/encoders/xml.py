@@ -50,10 +50,8 @@ def clean(text: str) -> bytes:
     sequence, and U+FFFE/U+FFFF have fixed encodings.
     """
     data = text.encode()
-    if (
-        len(data.translate(None, _CONTROL_BYTES)) == len(data)
-        and b"\xef\xbf\xbe" not in data
-        and b"\xef\xbf\xbf" not in data
+    if len(data.translate(None, _CONTROL_BYTES)) == len(data) and (
+        data.isascii() or (b"\xef\xbf\xbe" not in data and b"\xef\xbf\xbf" not in data)
     ):
         return data
     return _INVALID.sub("\ufffd", text).encode()

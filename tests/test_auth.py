@@ -1,0 +1,44 @@
+"""The authenticator's own guarantees, below the HTTP layer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agentcdr import auth
+from agentcdr.auth import Authenticator, Throttle, hash_password
+from agentcdr.errors import BadCredentials
+from agentcdr.store.sqlite import SQLiteStore
+
+
+def test_concurrent_first_logins_share_one_verification(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(sqlite_url)
+    asyncio.run(store.open())
+    asyncio.run(store.users.add_user("ops", hash_password("right password"), True, frozenset()))
+    user = asyncio.run(store.users.get_user("ops"))
+    calls: list[str] = []
+    real = auth.verify_password
+
+    def counting(password_hash: str, password: str) -> bool:
+        calls.append(password)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", counting)
+    authenticator = Authenticator(store.users, Throttle(), cache_ttl=60)
+
+    async def burst() -> list[object]:
+        logins = [
+            authenticator.authenticate("ops", "right password", "10.0.0.1") for _ in range(20)
+        ]
+        wrong = [authenticator.authenticate("ops", "wrong password", "10.0.0.1") for _ in range(3)]
+        return await asyncio.gather(*logins, *wrong, return_exceptions=True)
+
+    results = asyncio.run(burst())
+    assert results[:20] == [user] * 20
+    assert all(isinstance(r, BadCredentials) for r in results[20:])
+    # One argon2 run per distinct pair, however many requests arrived together.
+    assert sorted(calls) == ["right password", "wrong password"]
+    asyncio.run(store.close())
