@@ -86,6 +86,7 @@ class BatchRowStream(ABC):
         # A short first batch means the cursor is already exhausted.
         self._done = len(first) < chunk_rows
         self._open = True
+        self._pending: asyncio.Future[Sequence[Row]] | None = None
 
     @abstractmethod
     async def _fetch(self, rows: int) -> Sequence[Row]:
@@ -96,14 +97,22 @@ class BatchRowStream(ABC):
         """Give the connection back (or drop it, when rows are still in flight)."""
 
     async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
+        # The next batch is read while the current one is encoded and sent: otherwise the
+        # database idles while the worker encodes, and the worker while the database reads
+        # (measured on PostgreSQL: about a tenth of a 30-day report's time).
         try:
+            if not self._done:
+                self._prefetch()
             if self._first:
                 yield self._first
-            while not self._done:
+            while self._pending is not None:
                 if time.monotonic() > self._deadline:
                     raise DatabaseUnavailable(TIME_LIMIT)
-                batch = await self._fetch(self._chunk_rows)
+                batch = await self._pending
+                self._pending = None
                 self._done = len(batch) < self._chunk_rows
+                if not self._done:
+                    self._prefetch()
                 if batch:
                     yield batch
                 # A batch may come from a buffer without any wait for I/O: let other
@@ -112,7 +121,19 @@ class BatchRowStream(ABC):
         finally:
             await self.aclose()
 
+    def _prefetch(self) -> None:
+        self._pending = asyncio.ensure_future(self._fetch(self._chunk_rows))
+
     async def aclose(self) -> None:
+        if self._pending is not None:
+            # Stopped early (a client gone, an error): the read in flight is abandoned
+            # before the connection is given back, never left running on it.
+            pending, self._pending = self._pending, None
+            pending.cancel()
+            await asyncio.wait([pending])  # without raising the abandoned read's error
+            if not pending.cancelled():
+                pending.exception()  # retrieved: not an unhandled error
+            self._done = False
         if self._open:
             self._open = False
             await self._release(self._done)
