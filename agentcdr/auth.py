@@ -146,9 +146,9 @@ class Authenticator:
         """argon2 verification, shared by concurrent requests with the same credentials.
 
         After a restart the cache is cold, and a client opening 32 connections at once would
-        otherwise run 32 verifications of tens of milliseconds of CPU each (measured: nothing
-        answered for seconds). ``key`` stands for the (name, password) pair, so requests that
-        share it share the answer.
+        otherwise run 32 verifications of tens of milliseconds of CPU each (nothing answered
+        for seconds: docs/benchmarks.md, finding 5). ``key`` stands for the (name, password)
+        pair, so requests that share it share the answer.
         """
         running = self._verifying.get(key)
         if running is None or running[0] != password_hash:

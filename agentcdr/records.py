@@ -65,7 +65,8 @@ class CallRecord(NamedTuple):
     """One call an agent handled, as a store keeps it.
 
     A named tuple rather than a frozen dataclass: imports build one per row, and a frozen
-    dataclass costs about five times as much to create.
+    dataclass costs several times as much to create (its __init__ sets each field through
+    ``object.__setattr__``).
     """
 
     call_id: str

@@ -1,6 +1,7 @@
 """XML in the GoAutoDial element tree, well-formed, streamed chunk by chunk.
 
-f-strings with ``escape`` were measured ~10x faster than lxml's incremental writer.
+f-strings were about 10x faster than lxml's incremental writer in the stack measurements
+the project started from.
 """
 
 from __future__ import annotations

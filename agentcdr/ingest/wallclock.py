@@ -19,7 +19,7 @@ from functools import cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from agentcdr.render import local_midnight
+from agentcdr.render import CLOCK_TEXT, local_midnight
 
 _DAY: Final = 86400
 # Marks a date whose offset changes during the day: the sum of midnight and seconds is wrong.
@@ -28,8 +28,9 @@ _IRREGULAR: Final = -(2**62)
 
 @cache
 def clock_seconds() -> dict[str, int]:
-    """``"HH:MM:SS"`` -> seconds since midnight, for every second of a day."""
-    return {f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}": s for s in range(_DAY)}
+    """``"HH:MM:SS"`` -> seconds since midnight, for every second of a day (the inverse of
+    the table the reports render times with)."""
+    return {text: second for second, text in enumerate(CLOCK_TEXT)}
 
 
 def _date_of(text: str) -> date:

@@ -3,7 +3,8 @@
 Reports are read in keyset pages of ``PAGE_ROWS`` rows inside one read-only transaction
 (one consistent snapshot), each page read whole: asyncmy reads a streamed result off the
 socket as fast as the server sends it, with no flow control, so streaming one big result
-into a slower encoder piled the rows up in memory (1 GB for a 30-day XML report, measured).
+into a slower encoder piled the rows up in memory (1 GB for a 30-day XML report:
+docs/benchmarks.md, finding 4).
 A page ends where the next begins (answer time and id, as the API's own cursors), so pages
 lose and repeat nothing. Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE``
 statements.

@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any, ClassVar, Final, Protocol
 
-from agentcdr.errors import ConfigError, DatabaseUnavailable, ReadOnlyStore
+from agentcdr.errors import DatabaseUnavailable, ReadOnlyStore
 from agentcdr.records import CallRecord, ReportRequest, Row
 from agentcdr.settings import mask_url
-from agentcdr.store.base import ApiUser, CallWriter, WriteCounts
+from agentcdr.store.base import CallWriter, WriteCounts
 from agentcdr.store.schema import LATEST, Dialect, migrations_table, pending
 from agentcdr.store.sqlbase import TIME_LIMIT, newer_schema, record_params, unique_batches
-from agentcdr.store.sqlusers import UserSQL, user_from_row
+from agentcdr.store.sqlusers import SQLUsers
 from agentcdr.store.urls import ServerURL, parse_server_url
 
 
@@ -99,7 +99,7 @@ class BatchRowStream(ABC):
     async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
         # The next batch is read while the current one is encoded and sent: otherwise the
         # database idles while the worker encodes, and the worker while the database reads
-        # (measured on PostgreSQL: about a tenth of a 30-day report's time).
+        # (docs/benchmarks.md, finding 3: about a tenth of a 30-day report on PostgreSQL).
         try:
             if not self._done:
                 self._prefetch()
@@ -329,34 +329,3 @@ async def migrate(session: MigrationSession, dialect: Dialect) -> None:
         await session.run(
             f"INSERT INTO schema_migrations VALUES ({marks})", (number, int(time.time()))
         )
-
-
-class SQLUsers:
-    """API users in the ``api_users`` table of a server store."""
-
-    def __init__(self, store: ServerStore) -> None:
-        self._store = store
-        self._sql = UserSQL(store.dialect)
-
-    async def get_user(self, name: str) -> ApiUser | None:
-        rows = await self._store.fetch_rows(self._sql.get, (name,))
-        return user_from_row(rows[0]) if rows else None
-
-    async def list_users(self) -> list[ApiUser]:
-        return [user_from_row(r) for r in await self._store.fetch_rows(self._sql.list)]
-
-    async def add_user(
-        self, name: str, password_hash: str, all_tenants: bool, tenants: frozenset[str]
-    ) -> None:
-        sql, params = self._sql.insert(name, password_hash, all_tenants, tenants)
-        try:
-            with self._store.writable():
-                await self._store.execute(sql, params)
-        except self._store.duplicate_errors as exc:
-            raise ConfigError(f"user {name!r} already exists") from exc
-
-    async def update_user(self, name: str, **changes: Any) -> None:
-        with self._store.writable():
-            changed = await self._store.execute(*self._sql.update(name, **changes))
-        if changed == 0:
-            raise ConfigError(f"no such user: {name!r}")

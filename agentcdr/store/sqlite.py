@@ -21,11 +21,11 @@ from typing import Any, Final
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, ReportRequest, Row
-from agentcdr.store.base import ApiUser, CallWriter, WriteCounts
+from agentcdr.store.base import CallWriter, WriteCounts
 from agentcdr.store.query import report_query
 from agentcdr.store.schema import LATEST, SQLITE, migrations_table, pending
 from agentcdr.store.sqlbase import CALL_COLUMNS, VALUE_COLUMNS, newer_schema, record_params
-from agentcdr.store.sqlusers import USER_COLUMNS, UserSQL, user_from_row
+from agentcdr.store.sqlusers import SQLUsers
 
 _INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop
 _PROGRESS_OPS: Final = 20_000  # SQLite VM steps between progress-handler calls
@@ -132,13 +132,15 @@ def _describe(exc: sqlite3.Error) -> str:
 
 class SQLiteStore:
     read_only = False
+    dialect = SQLITE
+    duplicate_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
 
     def __init__(self, url: str, statement_timeout: float = 600.0) -> None:
         self.url = url
         self.path = path_from_url(url)
         self.statement_timeout = statement_timeout
         self._idle: list[_Conn] = []
-        self.users = SQLiteUsers(self)
+        self.users = SQLUsers(self)
 
     # -- connections -----------------------------------------------------------------------
     def _acquire(self) -> _Conn:
@@ -162,6 +164,30 @@ class SQLiteStore:
             yield conn.db
         finally:
             self._release(conn)
+
+    async def fetch_rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        with self._statement() as db:
+            return db.execute(sql, params).fetchall()
+
+    async def execute(self, sql: str, params: Any = ()) -> int:
+        with self._statement() as db:
+            return db.execute(sql, params).rowcount
+
+    @contextmanager
+    def _statement(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one statement; a database that cannot answer is unavailable
+        (an integrity error is the caller's to handle)."""
+        try:
+            with self.connection() as db:
+                yield db
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable() from exc
+
+    @contextmanager
+    def writable(self) -> Iterator[None]:
+        yield  # an embedded file always takes writes
 
     # -- life cycle ------------------------------------------------------------------------
     async def open(self) -> None:
@@ -239,9 +265,9 @@ class SQLiteStore:
             db.execute("BEGIN IMMEDIATE")
             before = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
             # Loading into an empty table: keeping five secondary indexes up to date row by
-            # row costs more than building them once at the end (measured ~30% faster for
-            # a first load). All inside the transaction: readers keep the old snapshot, and a
-            # failed import rolls the indexes back with everything else.
+            # row costs more CPU than building them once at the end. All inside the
+            # transaction: readers keep the old snapshot, and a failed import rolls the
+            # indexes back with everything else.
             deferred = _drop_secondary_indexes(db) if before == 0 else []
             writer = _SQLiteWriter(db, source)
             try:
@@ -294,44 +320,3 @@ class _SQLiteWriter:
     @property
     def counts(self) -> WriteCounts:
         return self._counts
-
-
-class SQLiteUsers:
-    """API users in the same SQLite file."""
-
-    def __init__(self, store: SQLiteStore) -> None:
-        self._store = store
-        self._sql = UserSQL(SQLITE)
-
-    def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        try:
-            with self._store.connection() as db:
-                return db.execute(sql, params).fetchall()
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise DatabaseUnavailable() from exc
-
-    async def get_user(self, name: str) -> ApiUser | None:
-        rows = self._run(self._sql.get, (name,))
-        return user_from_row(rows[0]) if rows else None
-
-    async def list_users(self) -> list[ApiUser]:
-        return [user_from_row(r) for r in self._run(self._sql.list, ())]
-
-    async def add_user(
-        self, name: str, password_hash: str, all_tenants: bool, tenants: frozenset[str]
-    ) -> None:
-        try:
-            self._run(*self._sql.insert(name, password_hash, all_tenants, tenants))
-        except sqlite3.IntegrityError as exc:
-            raise ConfigError(f"user {name!r} already exists") from exc
-
-    async def update_user(self, name: str, **changes: Any) -> None:
-        sql, params = self._sql.update(name, **changes)
-        with self._store.connection() as db:
-            if db.execute(sql, params).rowcount == 0:
-                raise ConfigError(f"no such user: {name!r}")
-
-
-__all__ = ["USER_COLUMNS", "SQLiteStore"]

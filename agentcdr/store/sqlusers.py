@@ -1,10 +1,12 @@
-"""SQL for the api_users table, shared by every SQL dialect."""
+"""API users in the ``api_users`` table, for every SQL store (SQLite, PostgreSQL, MariaDB)."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Final
+from contextlib import AbstractContextManager
+from typing import Any, Final, Protocol
 
+from agentcdr.errors import ConfigError
 from agentcdr.store.base import ApiUser
 from agentcdr.store.schema import Dialect
 
@@ -60,3 +62,50 @@ class UserSQL:
         assignments += [f"updated_at = {marks[-2]}", "version = version + 1"]
         sql = f"UPDATE api_users SET {', '.join(assignments)} WHERE name = {marks[-1]}"
         return sql, tuple(values)
+
+
+class UserTable(Protocol):
+    """What a store offers ``SQLUsers``: its dialect and two plain statements."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def duplicate_errors(self) -> tuple[type[BaseException], ...]: ...
+
+    async def fetch_rows(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]: ...
+
+    async def execute(self, sql: str, params: Any = ()) -> int: ...
+
+    def writable(self) -> AbstractContextManager[None]: ...
+
+
+class SQLUsers:
+    """API users in the ``api_users`` table of an SQL store."""
+
+    def __init__(self, store: UserTable) -> None:
+        self._store = store
+        self._sql = UserSQL(store.dialect)
+
+    async def get_user(self, name: str) -> ApiUser | None:
+        rows = await self._store.fetch_rows(self._sql.get, (name,))
+        return user_from_row(rows[0]) if rows else None
+
+    async def list_users(self) -> list[ApiUser]:
+        return [user_from_row(r) for r in await self._store.fetch_rows(self._sql.list)]
+
+    async def add_user(
+        self, name: str, password_hash: str, all_tenants: bool, tenants: frozenset[str]
+    ) -> None:
+        sql, params = self._sql.insert(name, password_hash, all_tenants, tenants)
+        try:
+            with self._store.writable():
+                await self._store.execute(sql, params)
+        except self._store.duplicate_errors as exc:
+            raise ConfigError(f"user {name!r} already exists") from exc
+
+    async def update_user(self, name: str, **changes: Any) -> None:
+        with self._store.writable():
+            changed = await self._store.execute(*self._sql.update(name, **changes))
+        if changed == 0:
+            raise ConfigError(f"no such user: {name!r}")
