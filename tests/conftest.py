@@ -5,9 +5,10 @@ in CI (CI=true) it fails them, because CI must test every store."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,20 @@ def make_harness(url: str, tmp_path: Path, **settings: object) -> Iterator[ApiHa
     app = create_app(Settings.load(values, environ={}))
     with TestClient(app, client=("203.0.113.9", 50000)) as client:
         yield ApiHarness(url, client, log)
+
+
+@pytest.fixture
+def open_api(tmp_path: Path) -> Iterator[Callable[..., ApiHarness]]:
+    """Opens the app on a store with given settings; every app opened is shut down at the
+    end of the test, also when the test fails (a TestClient left open keeps its thread, and
+    with it pytest, alive)."""
+    with contextlib.ExitStack() as stack:
+
+        def open_(url: str, **settings: object) -> ApiHarness:
+            opened = contextlib.contextmanager(make_harness)(url, tmp_path, **settings)
+            return stack.enter_context(opened)
+
+        yield open_
 
 
 @pytest.fixture

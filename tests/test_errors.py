@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -190,11 +190,10 @@ def test_errors_in_xml_when_xml_was_asked_for(sqlite_api: ApiHarness) -> None:
 
 
 def test_throttle_after_repeated_failures_even_for_the_right_password(
-    sqlite_url: str, tmp_path: Path
+    sqlite_url: str, open_api: Callable[..., ApiHarness]
 ) -> None:
     seed(sqlite_url, users=USERS)
-    harness = make_harness(sqlite_url, tmp_path, login_max_user_failures=3)
-    api = next(harness)
+    api = open_api(sqlite_url, login_max_user_failures=3)
     for _ in range(3):
         error(api.post(goPass="wrong", **DAY), 401, "10000", "Invalid Username/Password")
     response = api.post(**DAY)
@@ -205,28 +204,25 @@ def test_throttle_after_repeated_failures_even_for_the_right_password(
     assert api.post(goUser="galonly", **DAY).status_code == 200
     for _ in range(20):
         assert api.post(goUser="galonly", **DAY).status_code == 200
-    next(harness, None)
 
 
-def test_throttle_by_client_address(sqlite_url: str, tmp_path: Path) -> None:
+def test_throttle_by_client_address(sqlite_url: str, open_api: Callable[..., ApiHarness]) -> None:
     seed(sqlite_url, users=USERS)
-    harness = make_harness(sqlite_url, tmp_path, login_max_addr_failures=4)
-    api = next(harness)
+    api = open_api(sqlite_url, login_max_addr_failures=4)
     for name in ("a1", "a2", "a3", "a4"):
         error(
             api.post(goUser=name, goPass="wrong", **DAY), 401, "10000", "Invalid Username/Password"
         )
     assert api.post(**DAY).status_code == 429
-    next(harness, None)
 
 
-def test_http_200_setting_keeps_the_error_body(sqlite_url: str, tmp_path: Path) -> None:
+def test_http_200_setting_keeps_the_error_body(
+    sqlite_url: str, open_api: Callable[..., ApiHarness]
+) -> None:
     seed(sqlite_url, users=USERS)
-    harness = make_harness(sqlite_url, tmp_path, http_200=True)
-    api = next(harness)
+    api = open_api(sqlite_url, http_200=True)
     error(api.post(goPass="wrong"), 200, "10000", "Invalid Username/Password")
     error(api.client.put(API), 200, "10009", "Method not allowed: PUT; use GET or POST")
-    next(harness, None)
 
 
 @pytest.fixture
@@ -363,11 +359,10 @@ def test_report_page_is_served(sqlite_api: ApiHarness) -> None:
 
 
 def test_throttle_behind_a_proxy_uses_the_address_the_proxy_appended(
-    sqlite_url: str, tmp_path: Path
+    sqlite_url: str, open_api: Callable[..., ApiHarness]
 ) -> None:
     seed(sqlite_url, users=USERS)
-    harness = make_harness(sqlite_url, tmp_path, login_max_addr_failures=2, trust_proxy=True)
-    api = next(harness)
+    api = open_api(sqlite_url, login_max_addr_failures=2, trust_proxy=True)
 
     def attempt(forwarded: str) -> int:
         response = api.client.post(
@@ -382,4 +377,18 @@ def test_throttle_behind_a_proxy_uses_the_address_the_proxy_appended(
     assert attempt("2.2.2.2, 198.51.100.7") == 401
     assert attempt("3.3.3.3, 198.51.100.7") == 429
     assert attempt("198.51.100.8") == 401
-    next(harness, None)
+
+
+def test_small_reports_come_whole_and_larger_ones_stream(
+    sqlite_url: str, open_api: Callable[..., ApiHarness]
+) -> None:
+    seed(sqlite_url, users=USERS)
+    api = open_api(sqlite_url, chunk_rows=4)
+    small = api.post(user="example.user3", **DAY)  # 2 rows: within one chunk
+    assert small.headers["content-length"] == str(len(small.content))
+    large = api.post(**DAY)  # 6 rows: more than one chunk
+    assert "content-length" not in large.headers
+    assert len(large.json()["data"]["rows"]) == 6
+    exact = api.post(user="example.user2,example.user3", **DAY)  # 4 rows: one full chunk
+    assert "content-length" not in exact.headers
+    assert len(exact.json()["data"]["rows"]) == 4

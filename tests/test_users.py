@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from click.testing import CliRunner
 
 from agentcdr.cli import main
-from tests.conftest import ApiHarness, make_harness
+from tests.conftest import ApiHarness
 from tests.seed import seed
 
 DAY = {"fromDate": "2025-05-13", "toDate": "2025-05-13"}
@@ -111,14 +111,11 @@ def test_duplicate_user(sqlite_url: str) -> None:
 
 
 @pytest.fixture
-def live(sqlite_url: str, tmp_path: Path) -> ApiHarness:
+def live(sqlite_url: str, open_api: Callable[..., ApiHarness]) -> ApiHarness:
     seed(sqlite_url)
     env = {"AGENTCDR_PASSWORD": "old password"}
     assert cli(sqlite_url, "users", "add", "ops", "--all-tenants", env=env).exit_code == 0
-    harness = make_harness(sqlite_url, tmp_path)
-    api = next(harness)
-    yield api  # type: ignore[misc]
-    next(harness, None)
+    return open_api(sqlite_url)
 
 
 def test_user_changes_take_effect_at_once_despite_the_cache(
