@@ -42,3 +42,25 @@ def test_concurrent_first_logins_share_one_verification(
     # One argon2 run per distinct pair, however many requests arrived together.
     assert sorted(calls) == ["right password", "wrong password"]
     asyncio.run(store.close())
+
+
+def test_an_unknown_user_costs_the_same_hashing_as_a_wrong_password(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(sqlite_url)
+    asyncio.run(store.open())
+    asyncio.run(store.users.add_user("ops", hash_password("right password"), True, frozenset()))
+    verified: list[str] = []
+    real = auth.verify_password
+
+    def counting(password_hash: str, password: str) -> bool:
+        verified.append(password)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", counting)
+    authenticator = Authenticator(store.users, Throttle(), cache_ttl=60)
+    for name in ("ops", "nobody"):
+        with pytest.raises(BadCredentials):
+            asyncio.run(authenticator.authenticate(name, "a guess", "10.0.0.2"))
+    assert verified == ["a guess", "a guess"]  # one argon2 verification each
+    asyncio.run(store.close())
