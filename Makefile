@@ -8,7 +8,7 @@ PORT   ?= 8080
 DEMO_USER ?= demo
 DEMO_PASSWORD ?= demo-password
 
-.PHONY: demo test bench check lint typecheck lock clean
+.PHONY: demo test unit newcomer bench check lint typecheck lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,20 @@ demo: $(VENV)/.base
 	@echo
 	$(BIN)/agentcdr --db $(DB) serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite (SQLite always; PostgreSQL and MariaDB when reachable, required in CI)
+## test: lint and types, the whole suite, then the newcomer's path (.ci/newcomer); with its time
+## (SQLite always; PostgreSQL and MariaDB when reachable, required in CI)
 test: $(VENV)/.dev
-	$(BIN)/ruff check agentcdr tests bench
-	$(BIN)/mypy
-	$(BIN)/pytest --cov --cov-report=term
+	@started=$$(date +%s); \
+	$(MAKE) --no-print-directory check unit newcomer; status=$$?; \
+	echo "make test: $$(( $$(date +%s) - started )) s"; exit $$status
+
+## unit: the test suite alone, in parallel
+unit: $(VENV)/.dev
+	$(BIN)/pytest -n auto --cov --cov-report=term
+
+## newcomer: make demo in a fresh copy with the base install, and the wheel without extras
+newcomer: $(VENV)/.dev
+	PYTHON=$(PYTHON) .ci/newcomer
 
 check: $(VENV)/.dev
 	$(BIN)/ruff check agentcdr tests bench
@@ -60,7 +69,7 @@ bench: $(VENV)/.dev
 lock: $(BIN)/python
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes -o requirements/base.lock -q
-	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra mysql --extra parquet --extra dev --generate-hashes -o requirements/dev.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra mysql --extra vicidial --extra parquet --extra dev --generate-hashes -o requirements/dev.lock -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage demo.db demo.db-wal demo.db-shm

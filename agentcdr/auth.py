@@ -17,7 +17,6 @@ import hmac
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -26,7 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from agentcdr.errors import BadCredentials, TooManyRequests
-from agentcdr.store.base import ApiUser, UserStore
+from agentcdr.store.base import ApiUser, LoginSource, UserStore
 
 _HASHER: Final = PasswordHasher()  # argon2id with the library's current recommended costs
 
@@ -85,16 +84,13 @@ class Throttle:
         self._users.pop(name.lower(), None)
 
 
-ExternalVerifier = Callable[[str, str], Awaitable[ApiUser | None]]
-
-
 class Authenticator:
     def __init__(
         self,
         users: UserStore | None,
         throttle: Throttle,
         cache_ttl: int = 60,
-        external: ExternalVerifier | None = None,
+        external: LoginSource | None = None,
     ) -> None:
         self.users = users
         self.throttle = throttle
@@ -131,7 +127,7 @@ class Authenticator:
                 if verified is None and await self._verify_once(key, user.password_hash, password):
                     verified = user
         elif self.external is not None:
-            verified = self._cached(key, None, now) or await self.external(name, password)
+            verified = self._cached(key, None, now) or await self.external.verify(name, password)
         else:
             # The same work for an unknown user as for a wrong password.
             await anyio.to_thread.run_sync(verify_password, _dummy_hash(), password)

@@ -22,7 +22,7 @@ from agentcdr.settings import Settings
 from agentcdr.store import open_call_store
 from agentcdr.store.base import ApiUser
 from agentcdr.store.vicidial import VicidialStore
-from agentcdr.store.vicidial_auth import eksblowfish, verify_vicidial_user
+from agentcdr.store.vicidial_auth import VicidialLogins, eksblowfish
 from tests.vicidial_schema import create_vicidial, execute
 
 pytestmark = pytest.mark.mysql
@@ -349,7 +349,7 @@ def test_open_call_store_wiring(vicidial_url: str) -> None:
 
 def login(url: str, name: str, password: str) -> ApiUser | None:
     async def body(store: VicidialStore) -> ApiUser | None:
-        return await verify_vicidial_user(store, name, password)
+        return await VicidialLogins(store).verify(name, password)
 
     return run(url, body)  # type: ignore[no-any-return]
 
@@ -394,7 +394,7 @@ def test_login_refused(vicidial_url: str, name: str, password: str) -> None:
 
 def test_group_scope_follows_the_tenant_source(vicidial_url: str) -> None:
     async def body(store: VicidialStore) -> ApiUser | None:
-        return await verify_vicidial_user(store, "galmgr", "gal-pass")
+        return await VicidialLogins(store).verify("galmgr", "gal-pass")
 
     assert run(vicidial_url, body, tenant_source="user_group") == scoped("galmgr", {"T01", "T02"})
 
@@ -459,9 +459,12 @@ def test_login_with_vicidials_default_cost_2(mysql_url: str) -> None:
     assert login(url, "cscmgr", "csc-pas") is None
 
 
-def test_login_needs_the_vicidial_store(sqlite_url: str) -> None:
-    with pytest.raises(ConfigError):
-        asyncio.run(verify_vicidial_user(object(), "6666", "1234"))
+def test_vicidial_logins_need_the_vicidial_store(sqlite_url: str) -> None:
+    from agentcdr.web.app import create_app
+
+    settings = Settings.load({"db": sqlite_url, "vicidial_auth": "true"}, environ={})
+    with pytest.raises(ConfigError, match=r"vicidial_auth needs the VICIdial store"):
+        create_app(settings)
 
 
 GRANTS = [

@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from agentcdr.errors import ConfigError
 from agentcdr.settings import Settings
-from agentcdr.store.base import ApiUser, CallStore, RowStream, UserStore, WriteCounts
+from agentcdr.store.base import (
+    ApiUser,
+    CallStore,
+    LoginSource,
+    RowStream,
+    UserStore,
+    WriteCounts,
+)
 
 
-def open_call_store(url: str, settings: Settings | None = None) -> CallStore:
-    """The call store for a database URL (not yet opened: call ``await store.open()``)."""
+def open_call_store(
+    url: str, settings: Settings | None = None, *, create: bool = True
+) -> CallStore:
+    """The call store for a database URL (not yet opened: call ``await store.open()``).
+
+    Only the module of the URL's kind is imported, and with it its driver: a base install
+    serves SQLite. ``create=False`` (commands that only read) refuses a SQLite file that
+    does not exist instead of creating an empty one.
+    """
     timeout = settings.statement_timeout if settings else 600
     scheme = url.split("://", 1)[0].lower()
     if scheme == "sqlite":
         from agentcdr.store.sqlite import SQLiteStore
 
-        return SQLiteStore(url, statement_timeout=timeout)
+        return SQLiteStore(url, statement_timeout=timeout, create=create)
     if scheme in ("postgresql", "postgres"):
         try:
             from agentcdr.store.postgres import PostgresStore
@@ -31,7 +45,7 @@ def open_call_store(url: str, settings: Settings | None = None) -> CallStore:
         try:
             from agentcdr.store.vicidial import VicidialStore
         except ImportError as exc:
-            raise _missing_driver("asyncmy", "mysql") from exc
+            raise _missing_driver("asyncmy", "vicidial") from exc
         return VicidialStore.from_settings(url, settings)
     raise ConfigError(
         f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH, "
@@ -46,15 +60,15 @@ def _missing_driver(module: str, extra: str) -> ConfigError:
 
 
 def user_store_of(store: CallStore) -> UserStore:
-    users = getattr(store, "users", None)
-    if users is None:
+    if store.users is None:
         raise ConfigError(f"the store {store.url!r} keeps no API users; set users_db")
-    return users  # type: ignore[no-any-return]
+    return store.users
 
 
 __all__ = [
     "ApiUser",
     "CallStore",
+    "LoginSource",
     "RowStream",
     "UserStore",
     "WriteCounts",

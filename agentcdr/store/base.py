@@ -7,12 +7,15 @@ web layer, the CLI and the tests only ever talk to these protocols.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agentcdr.records import CallRecord, ReportRequest, Row
+
+if TYPE_CHECKING:
+    from agentcdr.store.sqlimports import SQLImports
 
 
 class RowStream(Protocol):
@@ -37,17 +40,50 @@ class WriteCounts:
     def total(self) -> int:
         return self.inserted + self.updated + self.unchanged
 
+    def __iter__(self) -> Iterator[int]:
+        return iter((self.inserted, self.updated, self.unchanged))
+
 
 class CallWriter(Protocol):
     async def write(self, records: Sequence[CallRecord]) -> None: ...
 
     @property
-    def counts(self) -> WriteCounts: ...
+    def counts(self) -> WriteCounts:
+        """What the transaction did; final once it has ended."""
+        ...
+
+    @property
+    def import_id(self) -> int:
+        """The transaction's entry in the store's record of imports (``imports list``)."""
+        ...
+
+
+class LoginSource(Protocol):
+    """Logins checked against users kept elsewhere (the VICIdial adapter's dialer users)."""
+
+    async def verify(self, name: str, password: str) -> ApiUser | None:
+        """The API user for a correct name and password, else None."""
+        ...
 
 
 class CallStore(Protocol):
     url: str
     read_only: bool
+
+    @property
+    def users(self) -> UserStore | None:
+        """agentcdr's own API users, where the store keeps them (None: set users_db)."""
+        ...
+
+    @property
+    def imports(self) -> SQLImports | None:
+        """The record of imports (None: a read-only store)."""
+        ...
+
+    @property
+    def logins(self) -> LoginSource | None:
+        """Other users who may log in (the VICIdial adapter's; None: only ``users``)."""
+        ...
 
     async def open(self) -> None: ...
 
@@ -58,8 +94,16 @@ class CallStore(Protocol):
 
     async def report(self, request: ReportRequest, chunk_rows: int) -> RowStream: ...
 
-    def writer(self) -> AbstractAsyncContextManager[CallWriter]:
-        """A transaction for importing calls: all of it commits, or none (on exception)."""
+    def writer(
+        self, source: str = "", *, kind: str = "import", name: str = "", dry_run: bool = False
+    ) -> AbstractAsyncContextManager[CallWriter]:
+        """A transaction for importing calls: all of it commits, or none (on exception).
+
+        ``source`` is the source of records that name none; ``kind`` (import, demo, sync)
+        and ``name`` (a file, a remote) describe the transaction in the record of imports,
+        whose id the calls it inserts carry. ``dry_run`` counts what would be inserted,
+        updated and left unchanged, and then rolls everything back.
+        """
         ...
 
     async def count_calls(self) -> int: ...

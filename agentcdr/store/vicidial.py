@@ -34,6 +34,8 @@ from agentcdr.settings import (
     local_zone_name,
     zone,
 )
+from agentcdr.store.base import LoginSource, UserStore
+from agentcdr.store.vicidial_auth import VicidialLogins
 from agentcdr.store.vicidial_conn import (
     DRIVER_ERRORS,
     SCHEMES,
@@ -123,6 +125,8 @@ class VicidialStore:
     """A read-only ``CallStore`` over a VICIdial database (docs/vicidial.md)."""
 
     read_only = True
+    users: UserStore | None = None  # API users live in ``users_db``
+    imports = None  # nothing is ever imported into a dialer's database
 
     def __init__(
         self,
@@ -147,6 +151,7 @@ class VicidialStore:
         self.tenant_source = tenant_source
         self.inbound = inbound
         self.auth = auth
+        self.logins: LoginSource | None = VicidialLogins(self) if auth else None
         self._tables = Cached(_TABLES_TTL)
         self._spans: dict[str, Cached] = {}
         self._campaigns = Cached(_CAMPAIGNS_TTL)
@@ -288,7 +293,9 @@ class VicidialStore:
             total += int((await self.fetch_all(f"SELECT COUNT(*) FROM {table}"))[0][0])
         return total
 
-    def writer(self) -> NoReturn:
+    def writer(
+        self, source: str = "", *, kind: str = "import", name: str = "", dry_run: bool = False
+    ) -> NoReturn:
         raise ReadOnlyStore(
             "The VICIdial store is read-only: agentcdr never writes to a dialer's database"
         )

@@ -19,11 +19,13 @@ import base64
 import hmac
 import logging
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from agentcdr.errors import ConfigError
 from agentcdr.store.base import ApiUser
-from agentcdr.store.vicidial import VicidialStore
+
+if TYPE_CHECKING:
+    from agentcdr.store.vicidial import VicidialStore
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +53,15 @@ def vicidial_pass_hash(password: str, pass_key: str, cost: int) -> str:
     if cost >= 4:
         try:
             import bcrypt
-        except ImportError:  # pragma: no cover - bcrypt ships with the dev extra
+        except ImportError:
             pass
         else:
             full = bcrypt.hashpw(secret, b"$2a$%02d$" % cost + bcrypt_base64(salt))
             return full[29:60].decode()
         if cost > 6:
             raise ConfigError(
-                "VICIdial pass_hash with pass_cost > 6 needs bcrypt: pip install bcrypt"
+                "VICIdial pass_hash with pass_cost > 6 needs bcrypt: "
+                "pip install 'agentcdr[vicidial]'"
             )
     # VICIdial's default pass_cost is 2, which bcrypt libraries refuse (they start at 4)
     # while Perl's Crypt::Eksblowfish, used by bp.pl, accepts it.
@@ -168,37 +171,40 @@ def _password_matches(password: str, user: tuple[Any, ...] | None, system: Any) 
     return bool(stored) and hmac.compare_digest(password.encode(), stored.encode())
 
 
-async def verify_vicidial_user(store: object, name: str, password: str) -> ApiUser | None:
-    """The API user for a VICIdial login, or None (wrong password, inactive, no report rights).
+class VicidialLogins:
+    """The ``logins`` of a VICIdial store opened with ``vicidial_auth``."""
 
-    ``store`` must be the ``VicidialStore`` serving the report. The result has
-    ``password_hash`` "" and ``version`` 0: it is not an agentcdr user and cannot be edited.
-    """
-    if not isinstance(store, VicidialStore):
-        raise ConfigError("vicidial_auth needs the VICIdial store (db = vicidial+mysql://…)")
-    if not name or not password:
-        return None
-    async with store.read() as conn:
-        users = await store.fetch_all(_USER_SQL, (name,), conn)
-        system = await store.fetch_all(_SETTINGS_SQL, (), conn)
-    user = users[0] if users else None
-    if not await asyncio.to_thread(
-        _password_matches, password, user, system[0] if system else None
-    ):
-        return None
-    assert user is not None  # a password never matches a missing user
-    stored_name, _, _, active, level, view_reports, group = user
-    if str(active) != "Y" or int(level or 0) < MIN_USER_LEVEL or str(view_reports) != "1":
-        return None
-    all_tenants, tenants = await _scope(store, str(group or ""))
-    return ApiUser(
-        name=str(stored_name),
-        password_hash="",
-        all_tenants=all_tenants,
-        tenants=tenants,
-        active=True,
-        version=0,
-    )
+    def __init__(self, store: VicidialStore) -> None:
+        self._store = store
+
+    async def verify(self, name: str, password: str) -> ApiUser | None:
+        """The API user for a VICIdial login, or None (wrong password, inactive, no report
+        rights). The result has ``password_hash`` "" and ``version`` 0: it is not an
+        agentcdr user and cannot be edited."""
+        if not name or not password:
+            return None
+        store = self._store
+        async with store.read() as conn:
+            users = await store.fetch_all(_USER_SQL, (name,), conn)
+            system = await store.fetch_all(_SETTINGS_SQL, (), conn)
+        user = users[0] if users else None
+        if not await asyncio.to_thread(
+            _password_matches, password, user, system[0] if system else None
+        ):
+            return None
+        assert user is not None  # a password never matches a missing user
+        stored_name, _, _, active, level, view_reports, group = user
+        if str(active) != "Y" or int(level or 0) < MIN_USER_LEVEL or str(view_reports) != "1":
+            return None
+        all_tenants, tenants = await _scope(store, str(group or ""))
+        return ApiUser(
+            name=str(stored_name),
+            password_hash="",
+            all_tenants=all_tenants,
+            tenants=tenants,
+            active=True,
+            version=0,
+        )
 
 
 async def _scope(store: VicidialStore, group: str) -> tuple[bool, frozenset[str]]:
@@ -217,4 +223,4 @@ async def _scope(store: VicidialStore, group: str) -> tuple[bool, frozenset[str]
     return False, frozenset(p for p in portfolios if p)
 
 
-__all__ = ["eksblowfish", "verify_vicidial_user", "vicidial_pass_hash"]
+__all__ = ["VicidialLogins", "eksblowfish", "vicidial_pass_hash"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,12 +12,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from agentcdr.auth import Authenticator, ExternalVerifier, Throttle
+from agentcdr.auth import Authenticator, Throttle
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.settings import Settings, mask_url
 from agentcdr.store import open_call_store, user_store_of
-from agentcdr.store.base import CallStore, UserStore
-from agentcdr.store.vicidial_auth import verify_vicidial_user
+from agentcdr.store.base import CallStore, LoginSource, UserStore
 from agentcdr.web import accesslog
 from agentcdr.web.api import Api
 
@@ -31,12 +29,17 @@ def create_app(
     settings: Settings | None = None,
     store: CallStore | None = None,
     users: UserStore | None = None,
+    *,
+    create_store: bool = True,
 ) -> Starlette:
     """The app. A store passed in is used as it is (and left open); otherwise the app opens
-    the store of ``settings.db`` at start-up and closes it at shutdown."""
+    the store of ``settings.db`` at start-up and closes it at shutdown (``create_store``
+    False: a SQLite file that does not exist is an error)."""
     settings = settings or Settings.load()
     owned = store is None
-    call_store = store if store is not None else open_call_store(settings.db, settings)
+    call_store = (
+        store if store is not None else open_call_store(settings.db, settings, create=create_store)
+    )
     throttle = Throttle(
         settings.login_max_user_failures, settings.login_max_addr_failures, settings.login_window
     )
@@ -87,15 +90,18 @@ def create_app(
 
 def _user_sources(
     calls: CallStore, settings: Settings
-) -> tuple[CallStore | None, UserStore | None, ExternalVerifier | None]:
+) -> tuple[CallStore | None, UserStore | None, LoginSource | None]:
     """Where logins are checked: agentcdr's API users (in the call store, or in the separate
     ``users_db`` store, returned first so the app opens it) and, as an option of the
-    VICIdial adapter, the dialer's own users."""
+    VICIdial adapter, the dialer's own users (the store's ``logins``)."""
     separate = open_call_store(settings.users_db, settings) if settings.users_db else None
-    users = user_store_of(separate) if separate is not None else getattr(calls, "users", None)
-    external = None
-    if settings.vicidial_auth:
-        external = functools.partial(verify_vicidial_user, calls)
+    users = user_store_of(separate) if separate is not None else calls.users
+    external = calls.logins
+    if settings.vicidial_auth and external is None:
+        raise ConfigError(
+            f"vicidial_auth needs the VICIdial store (db = vicidial+mysql://…), "
+            f"not {mask_url(calls.url)}"
+        )
     if users is None and external is None:
         raise ConfigError(
             f"the store {mask_url(calls.url)} keeps no API users: set users_db "
