@@ -47,18 +47,24 @@ def _bool(text: str) -> bool:
     raise ValueError(f"expected true or false, got {text!r}")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"must be at least 1, got {value}")
-    return value
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """A parser of whole numbers from ``low`` to ``high`` (inclusive; no upper bound: None)."""
+
+    def parse(text: str) -> int:
+        stripped = text.strip()
+        if not stripped.isascii() or not stripped.lstrip("-").isdigit():
+            raise ValueError(f"expected a whole number, got {text!r}")
+        value = int(stripped)
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"must be {bounds}, got {value}")
+        return value
+
+    return parse
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise ValueError(f"not a TCP port: {value}")
-    return value
+_positive_int = _whole_number(1)
+_port = _whole_number(1, 65535)
 
 
 def _zone_name(text: str) -> str:
@@ -166,7 +172,7 @@ SETTINGS: Final = (
     ),
     Setting(
         "credential_cache_ttl",
-        int,
+        _whole_number(0),
         lambda: 60,
         "Seconds a verified user/password pair is remembered (0 disables the cache).",
     ),

@@ -23,16 +23,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(db_url: str, tmp_path: Path, *args: str, **env: str) -> Iterator[str]:
-    """Run the server until the block ends; yields its base URL."""
+def serve(db_url: str, tmp_path: Path, *args: str, **env: str | None) -> Iterator[str]:
+    """Run the server until the block ends; yields its base URL. An ``env`` value None
+    removes that variable."""
     port = free_port()
     log = tmp_path / "server.out"
     environ = {
         **os.environ,
         "AGENTCDR_TZ": "America/New_York",
         "AGENTCDR_ACCESS_LOG": str(tmp_path / "access.log"),
-        **env,
+        **{k: v for k, v in env.items() if v is not None},
     }
+    for name in [k for k, v in env.items() if v is None]:
+        environ.pop(name, None)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*AGENTCDR, "--db", db_url, "serve", "--port", str(port), *args],

@@ -95,4 +95,6 @@ def test_bad_setting_fails_at_start_naming_the_key(seeded: str) -> None:
         env={**os.environ, "AGENTCDR_WORKERS": "zero"},
     )
     assert out.returncode == 1
-    assert "setting workers (AGENTCDR_WORKERS): invalid literal for int()" in out.stderr
+    assert out.stderr == (
+        "agentcdr: error: setting workers (AGENTCDR_WORKERS): expected a whole number, got 'zero'\n"
+    )

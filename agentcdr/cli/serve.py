@@ -1,41 +1,86 @@
-"""``agentcdr serve``: the API on granian, a production ASGI server (Rust, multi-process)."""
+"""``agentcdr serve``: the API on granian, a production ASGI server (Rust, multi-process).
+
+Everything that can be wrong with a start is checked here, in the parent process and before
+"serving on" is printed: the settings, the store (opened, migrated, pinged and closed), the
+login sources and the listening address. A mistake is then one ``agentcdr: error:`` line
+and exit status 1, never a worker's traceback after a false start.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import os
+import socket
 
 import click
 
 from agentcdr.cli import set_overrides, settings_of
+from agentcdr.cli.options import store_options
+from agentcdr.errors import ConfigError
+from agentcdr.settings import Settings
 
 
 def register(group: click.Group) -> None:
     group.add_command(serve)
 
 
+async def _check_store(settings: Settings) -> None:
+    """Opens and closes the app's stores exactly as a worker will (ConfigError or
+    DatabaseUnavailable, naming what to fix, when it cannot)."""
+    from agentcdr.web.app import create_app
+
+    app = create_app(settings, create_store=False)
+    async with app.router.lifespan_context(app):
+        await app.state.api.store.ping()
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuses an address something already listens on (another agentcdr included: granian
+    sets SO_REUSEPORT, which would let two servers silently share the port)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # SO_REUSEADDR only skips connections in TIME_WAIT; a live listener still refuses.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"{host}:{port} is already in use") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 @click.command()
 @click.option("--host", help="Listen address [env AGENTCDR_HOST, default 127.0.0.1].")
-@click.option("--port", type=int, help="Listen port [env AGENTCDR_PORT, default 8080].")
-@click.option("--workers", type=int, help="Worker processes [env AGENTCDR_WORKERS, default 1].")
+@click.option("--port", help="Listen port, 1-65535 [env AGENTCDR_PORT, default 8080].")
+@click.option("--workers", help="Worker processes [env AGENTCDR_WORKERS, default 1].")
 @click.option(
     "--access-log",
     metavar="PATH",
     help="Access log file, '-' for stderr, '' for none [env AGENTCDR_ACCESS_LOG].",
 )
+@store_options
 @click.pass_context
 def serve(
     ctx: click.Context,
     host: str | None,
-    port: int | None,
-    workers: int | None,
+    port: str | None,
+    workers: str | None,
     access_log: str | None,
 ) -> None:
     """Serve the agent_cdr API, /healthz and the report page."""
+    set_overrides(ctx, host=host, port=port, workers=workers, access_log=access_log)
+    settings = settings_of(ctx)  # fails here, naming the key, on a bad setting
+    asyncio.run(_check_store(settings))
+    check_address(settings.host, settings.port)
+
     from granian.constants import Interfaces
     from granian.server import Server
 
-    set_overrides(ctx, host=host, port=port, workers=workers, access_log=access_log)
-    settings = settings_of(ctx)  # fails here, naming the key, on a bad setting
     # Workers are separate processes that build the app from the environment.
     for key, value in settings.__dict__.items():
         os.environ[f"AGENTCDR_{key.upper()}"] = str(value)
