@@ -8,13 +8,21 @@ left open for hours). Calls fall between 08:00 and 21:00 in the report zone, wee
 busier than weekends, and repeat on the same accounts, as collections calls do.
 
 The same arguments give the same calls, byte for byte (``random.Random(seed)`` and nothing
-else): tests, benchmarks and screenshots can rely on them.
+else): tests, benchmarks and screenshots can rely on them. The first two agents are the API
+document's own ``Example.User1`` and ``Example.User2``, at work every day, so its examples
+return rows. No call is later than the moment the data is made: on the last day, calls stop
+at "now".
+
+A demo call has no id of its own: like an imported row without ``call_id``, it is known by
+its natural key (``records.natural_key``), so a report exported from the demo store and
+imported into it again adds nothing.
 """
 
 from __future__ import annotations
 
 import csv
 import random
+import time
 from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,11 +31,12 @@ from itertools import accumulate, islice
 from typing import Final, TextIO
 from zoneinfo import ZoneInfo
 
-from agentcdr.records import DEFAULT_FIELDS, CallRecord
+from agentcdr.records import DEFAULT_FIELDS, CallRecord, natural_key
 from agentcdr.render import LocalTimeFormatter, format_duration
 from agentcdr.store.base import CallStore, WriteCounts
 
-SOURCE: Final = "demo"  # demo calls are kept apart from imported ones with the same ids
+# The API document's example agents: agents 1 and 2, present every day.
+EXAMPLE_USERS: Final = ("Example.User1", "Example.User2")
 CSV_HEADER: Final = (*DEFAULT_FIELDS, "call_id", "profile")
 
 # Portfolio code, weight of its call volume, its campaigns' profiles.
@@ -121,6 +130,7 @@ PRESENCE: Final = (0.93, 0.93, 0.93, 0.92, 0.9, 0.4, 0.15)  # share of agents at
 class Agent:
     user: str
     weight: float  # how many calls the agent makes relative to others
+    always: bool  # at work every day
     campaigns: tuple[tuple[str, str, str], ...]  # (portfolio, campaign, profile)
     cum_share: tuple[float, ...]  # cumulative chance of each campaign
 
@@ -137,6 +147,9 @@ def _agents(rng: random.Random, count: int) -> list[Agent]:
     agents = []
     for number in range(1, count + 1):
         user = f"{rng.choice(FIRST_NAMES)}.{rng.choice(LAST_NAMES)}{number}"
+        example = number <= len(EXAMPLE_USERS)
+        if example:
+            user = EXAMPLE_USERS[number - 1]
         code = codes[bisect(code_cum, rng.random() * code_total)]
         offered = profiles_of[code]
         profile = rng.choices(offered, [PROFILE_WEIGHT[p] for p in offered])[0]
@@ -150,7 +163,7 @@ def _agents(rng: random.Random, count: int) -> list[Agent]:
         shares = [0.75, 0.25] if len(work) == 2 else [1.0]
         campaigns = tuple((c, c + p, p) for c, p in work)
         weight = rng.lognormvariate(0.0, 0.3)
-        agents.append(Agent(user, weight, campaigns, tuple(accumulate(shares))))
+        agents.append(Agent(user, weight, example, campaigns, tuple(accumulate(shares))))
     return agents
 
 
@@ -182,7 +195,8 @@ def _mixed(k: int, salt: int) -> int:
 @dataclass(frozen=True)
 class DemoSpec:
     """What to generate: ``days * calls_per_day`` calls ending on ``end_day`` (default:
-    today in ``tz``)."""
+    today in ``tz``), none later than ``now`` (UTC epoch seconds; default: the moment of
+    generating)."""
 
     days: int = 7
     agents: int = 300
@@ -190,6 +204,7 @@ class DemoSpec:
     seed: int = 42
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     end_day: date | None = None
+    now: float | None = None
 
 
 CallValues = tuple[str, str, int, str, str, str, str, int, int | None, str, str, str, str]
@@ -198,7 +213,8 @@ CallValues = tuple[str, str, int, str, str, str, str, int, int | None, str, str,
 def _calls(spec: DemoSpec) -> Iterator[CallValues]:
     """The calls as tuples in ``CallRecord`` field order, oldest first."""
     tz, days = spec.tz, spec.days
-    end_day = spec.end_day or datetime.now(tz).date()
+    now = int(time.time() if spec.now is None else spec.now)
+    end_day = spec.end_day or datetime.fromtimestamp(now, tz).date()
     rng = random.Random(spec.seed)  # noqa: S311 - reproducible data, not secrets
     agents = _agents(rng, spec.agents)
     salt = rng.getrandbits(64)
@@ -214,9 +230,10 @@ def _calls(spec: DemoSpec) -> Iterator[CallValues]:
         first += size
     slot_cum, slot_total = _cum([float(s) for s in SLOTS])
     day_list = [end_day - timedelta(days=n) for n in range(days - 1, -1, -1)]
-    call_number = 0
     for day, count in zip(day_list, _day_counts(day_list, total_calls), strict=True):
-        present = [a for a in agents if rng.random() < PRESENCE[day.weekday()]] or agents[:1]
+        present = [
+            a for a in agents if rng.random() < PRESENCE[day.weekday()] or a.always
+        ] or agents[:1]
         agent_cum, agent_total = _cum([a.weight for a in present])
         opening = int(datetime(day.year, day.month, day.day, 8, tzinfo=tz).timestamp())
         offsets = sorted(
@@ -224,7 +241,6 @@ def _calls(spec: DemoSpec) -> Iterator[CallValues]:
             for _ in range(count)
         )
         for offset in offsets:
-            call_number += 1
             agent = present[bisect(agent_cum, rng.random() * agent_total)]
             code, campaign, profile = agent.campaigns[bisect(agent.cum_share, rng.random())]
             manual = rng.random() < MANUAL_SHARE[profile]
@@ -249,10 +265,13 @@ def _calls(spec: DemoSpec) -> Iterator[CallValues]:
             else:  # 1111111-222222-001: account, loan, and which loan of the account
                 account, loan_no = 1_000_000 + h % 9_000_000, 100_000 + h // 9_000_000 % 900_000
                 loan = f"{account}-{loan_no}-00{h >> 50 & 3 or 1}"
+            answer_ts = opening + offset
+            if answer_ts > now:
+                continue  # drawn all the same: the calls before now do not depend on now
             yield (
-                f"demo-{call_number}",
+                natural_key(agent.user, answer_ts, phone, lead_id, campaign),
                 agent.user,
-                opening + offset,
+                answer_ts,
                 disposition,
                 phone,
                 loan,
@@ -273,18 +292,22 @@ def generate(
     seed: int = 42,
     tz: ZoneInfo | None = None,
     end_day: date | None = None,
+    now: float | None = None,
 ) -> Iterator[CallRecord]:
     """``days * calls_per_day`` demo calls, oldest first, ending on ``end_day`` (default:
-    today in ``tz``, default UTC). Deterministic for the same arguments."""
-    spec = DemoSpec(days, agents, calls_per_day, seed, tz or ZoneInfo("UTC"), end_day)
+    today in ``tz``, default UTC) and never later than ``now``. Deterministic for the same
+    arguments."""
+    spec = DemoSpec(days, agents, calls_per_day, seed, tz or ZoneInfo("UTC"), end_day, now)
     for values in _calls(spec):
-        yield CallRecord(*values, source=SOURCE)
+        yield CallRecord(*values)
 
 
 async def write_store(store: CallStore, spec: DemoSpec, batch_rows: int = 5000) -> WriteCounts:
-    """Writes the demo calls into a store in one transaction (source ``demo``)."""
-    records = generate(spec.days, spec.agents, spec.calls_per_day, spec.seed, spec.tz, spec.end_day)
-    async with store.writer() as writer:
+    """Writes the demo calls into a store in one transaction."""
+    records = generate(
+        spec.days, spec.agents, spec.calls_per_day, spec.seed, spec.tz, spec.end_day, spec.now
+    )
+    async with store.writer(kind="demo", name=f"{spec.days} days, seed {spec.seed}") as writer:
         while batch := list(islice(records, batch_rows)):
             await writer.write(batch)
     return writer.counts

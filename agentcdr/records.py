@@ -7,6 +7,7 @@ typed form used by import, demo data and the client.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
@@ -59,6 +60,23 @@ def profile_of(campaign_name: str, portfolio: str) -> str:
     if campaign_name[:3].upper() == portfolio.upper():
         return campaign_name[3:].upper()
     return campaign_name.upper()
+
+
+def natural_key(
+    user: str, answer_ts: int, phone_number: str, lead_id: int | None, campaign_name: str
+) -> str:
+    """The identity of a call that came without an id: ``nk:`` + 32 hex digits of a BLAKE2b
+    hash of who took it, the instant (UTC epoch seconds), the number, the lead and the
+    campaign.
+
+    One recipe for every way calls come in (import, demo data, sync), and from values that do
+    not depend on any time zone: the same call gets the same key however it arrives, so
+    writing it again changes nothing. The recipe is part of the stored data: changing it
+    would duplicate every call written again (a migration would have to rewrite the keys).
+    """
+    lead = "" if lead_id is None else str(lead_id)
+    text = f"{user}\x1f{answer_ts}\x1f{phone_number}\x1f{lead}\x1f{campaign_name}"
+    return "nk:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 class CallRecord(NamedTuple):

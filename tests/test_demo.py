@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from agentcdr.cli import main
 from agentcdr.demo import CSV_HEADER, DISPOSITIONS, generate
-from agentcdr.records import CallRecord
+from agentcdr.records import CallRecord, natural_key
 
 TZ = ZoneInfo("America/New_York")
 END = date(2025, 5, 13)  # a Tuesday
@@ -61,8 +61,12 @@ def test_same_seed_same_calls_other_seed_other_calls() -> None:
 
 def test_calls_look_like_a_collections_floor() -> None:
     calls = sample()
-    assert [c.call_id for c in calls] == [f"demo-{n}" for n in range(1, len(calls) + 1)]
-    assert {c.source for c in calls} == {"demo"}
+    # Known by their natural keys, as imported rows without a call_id are.
+    assert [c.call_id for c in calls] == [
+        natural_key(c.user, c.answer_ts, c.phone_number, c.lead_id, c.campaign_name) for c in calls
+    ]
+    assert len({c.call_id for c in calls}) == len(calls)
+    assert {c.source for c in calls} == {""}
     users = {c.user for c in calls}
     assert 100 <= len(users) <= 120
     assert all(re.fullmatch(r"[A-Z][a-z]+\.[A-Z][a-z]+\d+", u) for u in users)
@@ -89,6 +93,22 @@ def test_calls_look_like_a_collections_floor() -> None:
         assert dispositions[name] > 0, name
     assert dispositions.most_common(1)[0][0] == "VM / NML"
     assert all(c.call_type == "DIALER" for c in calls if c.disposition == "Dropped")
+
+
+def test_the_api_documents_example_agents_work_every_day() -> None:
+    calls = sample()
+    for user in ("Example.User1", "Example.User2"):
+        days = {datetime.fromtimestamp(c.answer_ts, TZ).date() for c in calls if c.user == user}
+        assert days == {END - timedelta(days=n) for n in range(14)}, user
+
+
+def test_no_call_is_later_than_the_moment_the_data_is_made() -> None:
+    now = datetime(2025, 5, 13, 14, 30, tzinfo=TZ).timestamp()
+    calls = sample(now=now)
+    whole_day = sample()
+    assert calls == [c for c in whole_day if c.answer_ts <= now]
+    assert 0 < len(whole_day) - len(calls) < 1500  # the afternoon of the last day
+    assert max(c.answer_ts for c in calls) > now - 3600
 
 
 def test_durations_fit_the_disposition() -> None:
@@ -156,7 +176,8 @@ def test_demo_csv_to_standard_output(sqlite_url: str) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == ",".join(CSV_HEADER)
     assert len(lines) == 4
-    assert [line.split(",")[11] for line in lines[1:]] == ["demo-1", "demo-2", "demo-3"]
+    keys = [c.call_id for c in sample(days=1, agents=5, calls_per_day=3, seed=42)]
+    assert [line.split(",")[11] for line in lines[1:]] == keys
 
 
 def test_demo_csv_into_a_missing_directory(sqlite_url: str, tmp_path: Path) -> None:

@@ -159,11 +159,13 @@ def test_mariadb_tables_and_sessions_are_utf8mb4(mysql_url: str) -> None:
         [
             ("api_users", "utf8mb4_bin", "InnoDB"),
             ("calls", "utf8mb4_bin", "InnoDB"),
+            ("imports", "utf8mb4_bin", "InnoDB"),
             ("schema_migrations", "utf8mb4_bin", "InnoDB"),
         ],
         [
             ("calls_agent",),
             ("calls_answer",),
+            ("calls_import",),
             ("calls_portfolio",),
             ("calls_profile",),
             ("calls_updated",),

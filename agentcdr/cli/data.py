@@ -12,6 +12,7 @@ import click
 
 from agentcdr import demo as demo_data
 from agentcdr.cli import run, settings_of
+from agentcdr.cli.options import store_options
 from agentcdr.errors import ConfigError
 from agentcdr.ingest import FORMATS, ImportResult, import_file
 from agentcdr.settings import Settings
@@ -31,10 +32,17 @@ def _counts(counts: WriteCounts) -> str:
 
 
 def summary(result: ImportResult) -> str:
+    counts = result.counts
+    if result.dry_run:
+        return (
+            f"{result.file}: {result.rows:,} rows: would insert {counts.inserted:,}, "
+            f"update {counts.updated:,}, leave {counts.unchanged:,} unchanged "
+            "(dry run: nothing was written)"
+        )
     rate = result.rows / result.seconds if result.seconds > 0 else 0.0
     return (
-        f"{result.file}: {result.rows:,} rows: {_counts(result.counts)} "
-        f"({result.seconds:.1f} s, {rate:,.0f} rows/s)"
+        f"{result.file}: {result.rows:,} rows: {_counts(counts)} "
+        f"(import {result.import_id}, {result.seconds:.1f} s, {rate:,.0f} rows/s)"
     )
 
 
@@ -75,7 +83,12 @@ def _warn(message: str) -> None:
 
 
 async def _import(
-    settings: Settings, files: tuple[Path, ...], fmt: str | None, source: str, show: bool | None
+    settings: Settings,
+    files: tuple[Path, ...],
+    fmt: str | None,
+    source: str,
+    show: bool | None,
+    dry_run: bool,
 ) -> None:
     store = open_call_store(settings.db, settings)
     await store.open()
@@ -90,6 +103,7 @@ async def _import(
                     source=source,
                     progress=progress,
                     warn=_warn,
+                    dry_run=dry_run,
                 )
             click.echo(summary(result))
     finally:
@@ -121,6 +135,12 @@ async def _import(
     default=None,
     help="Show progress (default: a bar when stderr is a terminal).",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate and count what would be inserted, updated and left unchanged; write nothing.",
+)
+@store_options
 @click.pass_context
 def import_command(
     ctx: click.Context,
@@ -128,13 +148,16 @@ def import_command(
     fmt: str | None,
     source: str,
     progress: bool | None,
+    dry_run: bool,
 ) -> None:
     """Import calls from CSV, NDJSON or agent_cdr API JSON files.
 
     Each file is one transaction: a bad value stops the import naming file, line and
     field, and nothing of that file is stored. Importing a file again adds nothing.
+    Each import is recorded (agentcdr imports list), and what one added can be removed
+    (agentcdr imports remove ID).
     """
-    run(_import(settings_of(ctx), files, fmt, source, progress))
+    run(_import(settings_of(ctx), files, fmt, source, progress, dry_run))
 
 
 async def _demo(settings: Settings, spec: demo_data.DemoSpec, if_empty: bool) -> None:
@@ -175,6 +198,7 @@ async def _demo(settings: Settings, spec: demo_data.DemoSpec, if_empty: bool) ->
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Write the calls as an importable CSV file ('-': standard output), not to the store.",
 )
+@store_options
 @click.pass_context
 def demo(
     ctx: click.Context,

@@ -141,7 +141,7 @@ async def mirror(
     ):
         if progress is not None:
             progress.start(span)
-        async with store.writer() as writer:
+        async with store.writer(state.source, kind="sync", name=str(span)) as writer:
             async for batch in _batches(rows, state.source):
                 await writer.write(batch)
                 result.rows += len(batch)

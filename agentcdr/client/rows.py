@@ -3,15 +3,14 @@ shapes."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from agentcdr.client.errors import MalformedResponse
-from agentcdr.records import ALL_FIELDS, CallRecord, profile_of
+from agentcdr.client.errors import InvalidArgument, MalformedResponse
+from agentcdr.records import ALL_FIELDS, CallRecord, natural_key, profile_of
 
 # What the client asks an agentcdr server for: the documented columns and the extras that
 # make rows typed and identifiable. Servers that do not know ``fields`` ignore it.
@@ -70,20 +69,16 @@ class CdrRow:
             self.portfolio,
         )
 
-    def natural_key(self) -> str:
-        """A stable id for servers without ``call_id``, derived from the call's own values."""
-        text = "\x1f".join(
-            str(v)
-            for v in (
-                self.user.lower(),
-                self.answer_time.strftime("%Y-%m-%d %H:%M:%S"),
-                self.phone_number,
-                self.lead_id,
-                self.campaign_name.upper(),
-                self.call_duration_sec,
-            )
+    def natural_key(self) -> str | None:
+        """The store's identity of a call without ``call_id`` (``records.natural_key``, the
+        recipe import and demo data use), or None when ``answer_time`` is naive: the key
+        is made from the UTC instant, which a time without its zone does not give."""
+        if self.answer_time.tzinfo is None:
+            return None
+        answer_ts = int(self.answer_time.timestamp())
+        return natural_key(
+            self.user, answer_ts, self.phone_number, self.lead_id, self.campaign_name
         )
-        return "nk-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
     def api_value(self, field: str) -> Any:
         """The value of one report field as the JSON API renders it."""
@@ -96,13 +91,15 @@ class CdrRow:
                 else profile_of(self.campaign_name, self.portfolio)
             )
         if field == "call_id":
-            return self.call_id if self.call_id is not None else self.natural_key()
+            if self.call_id is not None:
+                return self.call_id
+            return self.natural_key() or ""
         return getattr(self, field)
 
     def to_record(self, source: str = "") -> CallRecord:
         """The call as a store keeps it. Needs an aware ``answer_time`` (request with ``tz``)."""
         if self.answer_time.tzinfo is None:
-            raise ValueError("answer_time has no zone; request the report with tz=")
+            raise InvalidArgument("tz", "answer_time has no zone; request the report with tz=")
         return CallRecord(
             call_id=self.api_value("call_id"),
             user=self.user,

@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 from agentcdr.errors import ConfigError
 from agentcdr.ingest.apijson import api_json_batches
-from agentcdr.ingest.fields import Builder, natural_key, record_builder
+from agentcdr.ingest.fields import Builder, record_builder
 from agentcdr.ingest.readers import csv_batches, ndjson_batches
-from agentcdr.records import CallRecord
+from agentcdr.records import CallRecord, natural_key
 from agentcdr.store.base import CallStore, WriteCounts
 
 BATCH_ROWS: Final = 5000
@@ -77,6 +77,8 @@ class ImportResult:
     format: str
     counts: WriteCounts
     seconds: float
+    import_id: int = 0  # the entry in the store's record of imports
+    dry_run: bool = False  # counted only: nothing was written
 
     @property
     def rows(self) -> int:
@@ -93,6 +95,7 @@ async def import_file(
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Validates and writes one file in one transaction; all of it commits, or nothing.
 
@@ -100,6 +103,8 @@ async def import_file(
     where the calls come from: call ids are unique per source, so two systems whose ids
     overlap can be imported side by side. ``progress`` is called after each batch with the
     number of bytes read so far; ``warn`` receives warnings such as unknown columns.
+    ``dry_run`` validates and counts what would be inserted, updated and left unchanged,
+    and writes nothing.
     """
     name = str(path)
     kind = detect_format(path, fmt)
@@ -116,14 +121,15 @@ async def import_file(
     )
     # The reader is closed before the file, also when a write fails half-way.
     with raw, closing(batches):
-        async with store.writer() as writer:
+        async with store.writer(source, kind="import", name=name, dry_run=dry_run) as writer:
             # Parsing runs in a thread, batch by batch, to keep the event loop free. Reading
             # the next batch while one is written would not pay: both hold the GIL.
             while (batch := await asyncio.to_thread(next, batches, None)) is not None:
                 await writer.write(batch)
                 if progress is not None:
                     progress(raw.tell())
-    return ImportResult(name, kind, writer.counts, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return ImportResult(name, kind, writer.counts, seconds, writer.import_id, dry_run)
 
 
 __all__ = [

@@ -8,13 +8,12 @@ ones take a slower path that either accepts them or explains what is wrong.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.ingest.wallclock import WallClock, clock_seconds
-from agentcdr.records import CALL_TYPES, DEFAULT_FIELDS, CallRecord, profile_of
+from agentcdr.records import CALL_TYPES, DEFAULT_FIELDS, CallRecord, natural_key, profile_of
 
 # The report fields a file must have; the duration may come as either of two columns.
 REQUIRED: Final = tuple(f for f in DEFAULT_FIELDS if f != "call_duration")
@@ -52,19 +51,6 @@ class BadValue(Exception):
 def shown(value: str, width: int = 40) -> str:
     """A value quoted for an error message, cut short when long."""
     return repr(value if len(value) <= width else value[:width] + "…")
-
-
-def natural_key(
-    user: str, answer_ts: int, phone_number: str, lead_id: int | None, campaign_name: str
-) -> str:
-    """The call id of a row that has none: ``nk:`` + 32 hex digits of a BLAKE2b hash.
-
-    Importing the same row again yields the same key, so re-imports change nothing. The
-    recipe is part of the stored data: changing it would duplicate every re-imported call.
-    """
-    lead = "" if lead_id is None else str(lead_id)
-    text = f"{user}\x1f{answer_ts}\x1f{phone_number}\x1f{lead}\x1f{campaign_name}"
-    return "nk:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _call_type(text: str) -> str:

@@ -22,9 +22,15 @@ from asyncmy.errors import IntegrityError, InterfaceError, MySQLError, Operation
 from agentcdr.errors import DatabaseUnavailable
 from agentcdr.records import COL, Cursor, ReportRequest, Row
 from agentcdr.store.query import report_query
-from agentcdr.store.schema import MYSQL
-from agentcdr.store.server import BatchRowStream, BatchWriter, ServerStore, migrate
-from agentcdr.store.sqlbase import CALL_COLUMNS, TIME_LIMIT, UNREADABLE, VALUE_COLUMNS
+from agentcdr.store.schema import MYSQL, migrate
+from agentcdr.store.server import BatchRowStream, BatchWriter, ServerStore
+from agentcdr.store.sqlbase import (
+    CALL_COLUMN_COUNT,
+    CALL_COLUMNS,
+    TIME_LIMIT,
+    UNREADABLE,
+    VALUE_COLUMNS,
+)
 from agentcdr.store.urls import mysql_connect_kwargs
 
 # Strict: a value that does not fit is an error, never silently cut; and a table is InnoDB
@@ -72,7 +78,7 @@ def _same(column: str) -> str:
 # updated_at is assigned first: MySQL applies the assignments left to right, so the columns
 # it compares still hold their old values.
 UPSERT: Final = (
-    f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['%s'] * 17)}) "
+    f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['%s'] * CALL_COLUMN_COUNT)}) "
     "ON DUPLICATE KEY UPDATE updated_at = IF("
     + " AND ".join(_same(c) for c in VALUE_COLUMNS)
     + ", updated_at, VALUES(updated_at)), "
@@ -155,6 +161,13 @@ class _MySQLWriter(BatchWriter):
         self.conn = conn
         self._cursor = cursor
 
+    async def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        await self._cursor.execute(sql, tuple(params))
+        return int(self._cursor.lastrowid)
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> None:
+        await self._cursor.execute(sql, tuple(params))
+
     async def _stored(self, batch: list[tuple[Any, ...]]) -> dict[tuple[Any, Any], tuple[Any, ...]]:
         """The stored values of the batch's calls that exist, locked until the commit."""
         by_source: dict[str, list[str]] = {}
@@ -202,9 +215,12 @@ class _MigrationSession:
     async def run(self, sql: str, params: Sequence[Any] = ()) -> None:
         await self._cursor.execute(sql, tuple(params) or None)
 
-    async def scalar(self, sql: str) -> Any:
-        await self._cursor.execute(sql)
-        return (await self._cursor.fetchone())[0]
+    async def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._cursor.executemany(sql, [tuple(r) for r in rows])
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        await self._cursor.execute(sql, tuple(params) or None)
+        return list(await self._cursor.fetchall())
 
 
 class MySQLStore(ServerStore):

@@ -17,8 +17,8 @@ import asyncpg  # type: ignore[import-untyped]
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import ReportRequest, Row
 from agentcdr.store.query import report_query
-from agentcdr.store.schema import POSTGRESQL
-from agentcdr.store.server import BatchRowStream, BatchWriter, ServerStore, migrate
+from agentcdr.store.schema import POSTGRESQL, migrate
+from agentcdr.store.server import BatchRowStream, BatchWriter, ServerStore
 from agentcdr.store.sqlbase import CALL_COLUMNS, TIME_LIMIT, UNREADABLE, VALUE_COLUMNS
 from agentcdr.store.urls import postgres_connect_kwargs
 
@@ -27,7 +27,12 @@ from agentcdr.store.urls import postgres_connect_kwargs
 _MIGRATION_LOCK: Final = int.from_bytes(b"agentcdr", "big")
 
 _COLUMNS: Final = tuple(CALL_COLUMNS.split(", "))
-_TYPES: Final = {"answer_ts": "bigint", "duration_sec": "integer", "lead_id": "bigint"}
+_TYPES: Final = {
+    "answer_ts": "bigint",
+    "duration_sec": "integer",
+    "lead_id": "bigint",
+    "import_id": "bigint",
+}
 # Batches are copied (binary COPY, the fastest way in) into a temporary table without
 # indexes, then upserted from there in one statement.
 _STAGING: Final = "agentcdr_import"
@@ -94,6 +99,12 @@ class _PostgresWriter(BatchWriter):
         super().__init__(source)
         self.conn = conn
 
+    async def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        return int(await self.conn.fetchval(f"{sql} RETURNING id", *params))
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> None:
+        await self.conn.execute(sql, *params)
+
     async def _upsert(self, batch: list[tuple[Any, ...]]) -> tuple[int, int]:
         await self.conn.copy_records_to_table(_STAGING, records=batch, columns=_COLUMNS)
         inserted, changed = await self.conn.fetchrow(UPSERT)
@@ -108,8 +119,11 @@ class _MigrationSession:
     async def run(self, sql: str, params: Sequence[Any] = ()) -> None:
         await self._conn.execute(sql, *params)
 
-    async def scalar(self, sql: str) -> Any:
-        return await self._conn.fetchval(sql)
+    async def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(map(tuple, await self._conn.fetch(sql, *params)))
 
 
 class PostgresStore(ServerStore):

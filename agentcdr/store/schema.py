@@ -7,8 +7,13 @@ must (auto-increment keys, text lengths); names and indexes are the same everywh
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, Protocol
+
+from agentcdr.errors import ConfigError
+from agentcdr.records import natural_key
 
 
 @dataclass(frozen=True)
@@ -83,18 +88,118 @@ def _v1(d: Dialect) -> list[str]:
     ]
 
 
+class MigrationSession(Protocol):
+    """One connection holding the migration lock (and, where the database has transactional
+    DDL, the migration's transaction)."""
+
+    async def run(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    async def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+# A migration step: a statement, or code that needs to look at the data (run on the session).
+Step = str | Callable[[MigrationSession, Dialect], Awaitable[None]]
+
+_REKEY_BATCH: Final = 1000
+
+
+async def _rekey(session: MigrationSession, d: Dialect) -> None:
+    """Gives the calls that had an id made by a recipe other than ``records.natural_key``
+    their natural key, so that writing them again (an import of an export, a sync) finds
+    them: the client's old ``nk-`` keys (made from wall-clock text, so they changed with the
+    zone) and demo calls (``demo-N`` under source ``demo``). A call whose new key is taken
+    already was stored twice: the copy is removed."""
+    mark = d.placeholders(1)[0]
+    m1, m2, m3 = d.placeholders(3)
+    found = await session.rows(
+        "SELECT id, source, call_id, agent, answer_ts, phone_number, lead_id, campaign_name "
+        f"FROM calls WHERE call_id LIKE {m1} OR (source = {m2} AND call_id LIKE {m3}) "
+        "ORDER BY id",
+        ("nk-%", "demo", "demo-%"),
+    )
+    for start in range(0, len(found), _REKEY_BATCH):
+        moves: dict[tuple[str, str], int] = {}
+        duplicates: list[int] = []
+        for row_id, source, call_id, agent, answer_ts, phone, lead_id, campaign in found[
+            start : start + _REKEY_BATCH
+        ]:
+            new_source = "" if source == "demo" and call_id.startswith("demo-") else source
+            key = (new_source, natural_key(agent, int(answer_ts), phone, lead_id, campaign))
+            if key in moves:
+                duplicates.append(row_id)
+            else:
+                moves[key] = row_id
+        for new_key, row_id in list(moves.items()):
+            taken = await session.rows(
+                f"SELECT id FROM calls WHERE source = {m1} AND call_id = {m2}", new_key
+            )
+            if taken and taken[0][0] != row_id:
+                duplicates.append(row_id)
+                del moves[new_key]
+        if moves:
+            await session.run_many(
+                f"UPDATE calls SET source = {m1}, call_id = {m2} WHERE id = {m3}",
+                [(*new_key, row_id) for new_key, row_id in moves.items()],
+            )
+        if duplicates:
+            await session.run_many(
+                f"DELETE FROM calls WHERE id = {mark}", [(row_id,) for row_id in duplicates]
+            )
+
+
+def _v2(d: Dialect) -> list[Step]:
+    # Every write transaction (an import, demo data, a sync) is recorded, and the calls it
+    # inserted carry its id, so that what one import added can be removed again.
+    return [
+        f"""CREATE TABLE imports (
+            {d.id_column},
+            kind VARCHAR(16) NOT NULL,
+            name {d.text_type} NOT NULL,
+            source VARCHAR(64) NOT NULL,
+            started_at BIGINT NOT NULL,
+            inserted BIGINT NOT NULL DEFAULT 0,
+            updated BIGINT NOT NULL DEFAULT 0,
+            unchanged BIGINT NOT NULL DEFAULT 0,
+            removed_at BIGINT
+        ){d.table_suffix}""",
+        "ALTER TABLE calls ADD COLUMN import_id BIGINT",
+        "CREATE INDEX calls_import ON calls (import_id)",
+        _rekey,
+    ]
+
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: Final = (_v1,)
+MIGRATIONS: Final[tuple[Callable[[Dialect], Sequence[Step]], ...]] = (_v1, _v2)
 LATEST: Final = len(MIGRATIONS)
 
 
-def migrations_table(d: Dialect) -> str:
-    return (
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        f"version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL){d.table_suffix}"
+def newer_schema(version: int) -> ConfigError:
+    return ConfigError(
+        f"database schema version {version} is newer than this agentcdr ({LATEST}); "
+        "upgrade agentcdr"
     )
 
 
-def pending(d: Dialect, current: int) -> list[tuple[int, list[str]]]:
-    """The migrations after ``current``, each with its statements."""
-    return [(n, MIGRATIONS[n - 1](d)) for n in range(current + 1, LATEST + 1)]
+async def migrate(session: MigrationSession, d: Dialect) -> None:
+    """Brings the schema to ``LATEST``, the same way on every database; the caller holds the
+    lock (and the transaction, where the database has transactional DDL)."""
+    await session.run(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        f"version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL){d.table_suffix}"
+    )
+    rows = await session.rows("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+    version = int(rows[0][0])
+    if version > LATEST:
+        raise newer_schema(version)
+    marks = ", ".join(d.placeholders(2))
+    for number in range(version + 1, LATEST + 1):
+        for step in MIGRATIONS[number - 1](d):
+            if isinstance(step, str):
+                await session.run(step)
+            else:
+                await step(session, d)
+        await session.run(
+            f"INSERT INTO schema_migrations VALUES ({marks})", (number, int(time.time()))
+        )

@@ -13,14 +13,15 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
-from typing import Any, ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final
 
 from agentcdr.errors import DatabaseUnavailable, ReadOnlyStore
 from agentcdr.records import CallRecord, ReportRequest, Row
 from agentcdr.settings import mask_url
-from agentcdr.store.base import CallWriter, WriteCounts
-from agentcdr.store.schema import LATEST, Dialect, migrations_table, pending
-from agentcdr.store.sqlbase import TIME_LIMIT, newer_schema, record_params, unique_batches
+from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
+from agentcdr.store.schema import LATEST, Dialect, newer_schema
+from agentcdr.store.sqlbase import TIME_LIMIT, import_sql, record_params, unique_batches
+from agentcdr.store.sqlimports import SQLImports
 from agentcdr.store.sqlusers import SQLUsers
 from agentcdr.store.urls import ServerURL, parse_server_url
 
@@ -36,6 +37,7 @@ class BatchWriter(ABC):
 
     def __init__(self, source: str) -> None:
         self._source = source
+        self._import_id = 0
         self._running = WriteCounts()
         self._counts = WriteCounts()
 
@@ -43,9 +45,34 @@ class BatchWriter(ABC):
     async def _upsert(self, batch: list[tuple[Any, ...]]) -> tuple[int, int]:
         """Upsert the rows; return (inserted, inserted or changed)."""
 
+    @abstractmethod
+    async def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
+        """Run an INSERT of one row inside the transaction; return the row's id."""
+
+    @abstractmethod
+    async def _run(self, sql: str, params: Sequence[Any]) -> None:
+        """Run one statement inside the transaction."""
+
+    async def start(self, dialect: Dialect, kind: str, name: str) -> None:
+        """Opens the transaction's entry in ``imports``."""
+        opening, _ = import_sql(dialect.placeholders(4))
+        self._import_id = await self._insert_id(
+            opening, (kind, name, self._source, int(time.time()))
+        )
+
+    async def close_entry(self, dialect: Dialect) -> None:
+        """Writes the counts into the transaction's entry, before its commit."""
+        _, closing = import_sql(dialect.placeholders(4))
+        await self._run(closing, (*self._running, self._import_id))
+
+    @property
+    def import_id(self) -> int:
+        return self._import_id
+
     async def write(self, records: Sequence[CallRecord]) -> None:
         now = int(time.time())
-        rows = [record_params(r, self._source, now) for r in records]
+        source, import_id = self._source, self._import_id
+        rows = [record_params(r, source, now, import_id) for r in records]
         for batch in unique_batches(rows, self.batch_rows):
             inserted, changed = await self._upsert(batch)
             self._running.inserted += inserted
@@ -147,6 +174,7 @@ class ServerStore(ABC):
     """A call store on a database server; the driver modules fill in the hooks."""
 
     read_only = False
+    logins: LoginSource | None = None
     dialect: ClassVar[Dialect]
     # Driver exceptions meaning the server cannot be reached or the connection was lost.
     connection_errors: ClassVar[tuple[type[BaseException], ...]]
@@ -158,6 +186,7 @@ class ServerStore(ABC):
         self.server: ServerURL = parse_server_url(url)
         self.statement_timeout = statement_timeout
         self.users = SQLUsers(self)
+        self.imports = SQLImports(self)
         self._pool: Any = None
 
     # -- driver hooks ----------------------------------------------------------------------
@@ -286,7 +315,9 @@ class ServerStore(ABC):
         return await self._stream(await self._acquire(), request, chunk_rows, deadline)
 
     @asynccontextmanager
-    async def writer(self, source: str = "") -> AsyncIterator[CallWriter]:
+    async def writer(
+        self, source: str = "", *, kind: str = "import", name: str = "", dry_run: bool = False
+    ) -> AsyncIterator[CallWriter]:
         conn = await self._acquire()
         try:
             with self.reachable(), self.writable():
@@ -296,36 +327,14 @@ class ServerStore(ABC):
             raise
         try:
             with self.writable():
+                await batch_writer.start(self.dialect, kind, name)
                 yield batch_writer
+                await batch_writer.close_entry(self.dialect)
         except BaseException:
             # The body's exception is the one to report, not a failed rollback's.
             with suppress(DatabaseUnavailable, *self.connection_errors):
                 await self._end(batch_writer, commit=False)
             raise
         with self.reachable():
-            await self._end(batch_writer, commit=True)
+            await self._end(batch_writer, commit=not dry_run)
         batch_writer.finish()
-
-
-class MigrationSession(Protocol):
-    """One connection holding the migration lock."""
-
-    async def run(self, sql: str, params: Sequence[Any] = ()) -> None: ...
-
-    async def scalar(self, sql: str) -> Any: ...
-
-
-async def migrate(session: MigrationSession, dialect: Dialect) -> None:
-    """Bring the schema to ``LATEST``; the caller holds the lock (and the transaction, where
-    the database has transactional DDL)."""
-    await session.run(migrations_table(dialect))
-    version = int(await session.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
-    if version > LATEST:
-        raise newer_schema(version)
-    marks = ", ".join(dialect.placeholders(2))
-    for number, statements in pending(dialect, version):
-        for statement in statements:
-            await session.run(statement)
-        await session.run(
-            f"INSERT INTO schema_migrations VALUES ({marks})", (number, int(time.time()))
-        )

@@ -8,15 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
-from agentcdr.errors import ConfigError
 from agentcdr.records import CallRecord
-from agentcdr.store.schema import LATEST
 
 CALL_COLUMNS: Final = (
     "source, call_id, agent, agent_key, answer_ts, disposition, phone_number, loan_number, "
     "call_type, duration_sec, lead_id, term_reason, portfolio, campaign_name, profile, "
-    "inserted_at, updated_at"
+    "inserted_at, updated_at, import_id"
 )
+CALL_COLUMN_COUNT: Final = len(CALL_COLUMNS.split(", "))
 # The columns an upsert may change; a row whose values all equal these is "unchanged".
 VALUE_COLUMNS: Final = (
     "agent",
@@ -37,8 +36,11 @@ TIME_LIMIT: Final = "The report query ran past the statement time limit"
 UNREADABLE: Final = "The database cannot be read; try again later"
 
 
-def record_params(record: CallRecord, source: str, now: int) -> tuple[Any, ...]:
-    """The 17 values of an upserted call, in ``CALL_COLUMNS`` order.
+def record_params(
+    record: CallRecord, source: str, now: int, import_id: int | None
+) -> tuple[Any, ...]:
+    """The values of an upserted call, in ``CALL_COLUMNS`` order. (An upsert of a call that
+    exists changes neither ``inserted_at`` nor ``import_id``: they say who added it.)
 
     Built from a slice of the record (a tuple) because this runs for every imported row.
     """
@@ -50,14 +52,20 @@ def record_params(record: CallRecord, source: str, now: int) -> tuple[Any, ...]:
         *record[2:13],
         now,
         now,
+        import_id,
     )
 
 
-def newer_schema(version: int) -> ConfigError:
-    return ConfigError(
-        f"database schema version {version} is newer than this agentcdr ({LATEST}); "
-        "upgrade agentcdr"
+def import_sql(marks: list[str]) -> tuple[str, str]:
+    """The statements that open (4 values) and close (4 values) an entry of ``imports``."""
+    opening = (
+        f"INSERT INTO imports (kind, name, source, started_at) VALUES ({', '.join(marks[:4])})"
     )
+    closing = (
+        f"UPDATE imports SET inserted = {marks[0]}, updated = {marks[1]}, "
+        f"unchanged = {marks[2]} WHERE id = {marks[3]}"
+    )
+    return opening, closing
 
 
 def unique_batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:

@@ -21,17 +21,25 @@ from typing import Any, Final
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, ReportRequest, Row
-from agentcdr.store.base import CallWriter, WriteCounts
+from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
 from agentcdr.store.query import report_query
-from agentcdr.store.schema import LATEST, SQLITE, migrations_table, pending
-from agentcdr.store.sqlbase import CALL_COLUMNS, VALUE_COLUMNS, newer_schema, record_params
+from agentcdr.store.schema import SQLITE, migrate
+from agentcdr.store.sqlbase import (
+    CALL_COLUMN_COUNT,
+    CALL_COLUMNS,
+    VALUE_COLUMNS,
+    import_sql,
+    record_params,
+)
+from agentcdr.store.sqlimports import SQLImports
 from agentcdr.store.sqlusers import SQLUsers
 
+_OPEN_IMPORT, _CLOSE_IMPORT = import_sql(SQLITE.placeholders(4))
 _INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop
 _PROGRESS_OPS: Final = 20_000  # SQLite VM steps between progress-handler calls
 
 UPSERT: Final = (
-    f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['?'] * 17)}) "
+    f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['?'] * CALL_COLUMN_COUNT)}) "
     "ON CONFLICT (source, call_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in (*VALUE_COLUMNS, "updated_at"))
     + " WHERE "
@@ -78,6 +86,20 @@ class _Conn:
             "temp_store = FILE",
         ):
             self.db.execute(f"PRAGMA {pragma}")
+
+
+class _MigrationSession:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    async def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._db.execute(sql, params)
+
+    async def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()
 
 
 class SQLiteRowStream:
@@ -132,15 +154,18 @@ def _describe(exc: sqlite3.Error) -> str:
 
 class SQLiteStore:
     read_only = False
+    logins: LoginSource | None = None
     dialect = SQLITE
     duplicate_errors: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
 
-    def __init__(self, url: str, statement_timeout: float = 600.0) -> None:
+    def __init__(self, url: str, statement_timeout: float = 600.0, create: bool = True) -> None:
         self.url = url
         self.path = path_from_url(url)
+        self.create = create  # False: a missing file is an error, not a new empty store
         self.statement_timeout = statement_timeout
         self._idle: list[_Conn] = []
         self.users = SQLUsers(self)
+        self.imports = SQLImports(self)
 
     # -- connections -----------------------------------------------------------------------
     def _acquire(self) -> _Conn:
@@ -193,31 +218,24 @@ class SQLiteStore:
     async def open(self) -> None:
         if not self.path.parent.exists():
             raise ConfigError(f"directory of the SQLite database does not exist: {self.path}")
+        if not self.create and not self.path.exists():
+            raise ConfigError(
+                f"the SQLite database {self.path} does not exist (check --db; "
+                "agentcdr demo, import or users add create one)"
+            )
         try:
-            self.migrate()
+            with self.connection() as db:
+                db.execute("PRAGMA journal_mode = WAL")
+                # One writer at a time: the transaction is the migration lock.
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    await migrate(_MigrationSession(db), SQLITE)
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"cannot open SQLite database {self.path}: {exc}") from exc
-
-    def migrate(self) -> None:
-        with self.connection() as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(migrations_table(SQLITE))
-                current = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-                version = int(current.fetchone()[0])
-                if version > LATEST:
-                    raise newer_schema(version)
-                for number, statements in pending(SQLITE, version):
-                    for statement in statements:
-                        db.execute(statement)
-                    db.execute(
-                        "INSERT INTO schema_migrations VALUES (?, ?)", (number, int(time.time()))
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
     async def close(self) -> None:
         while self._idle:
@@ -260,26 +278,30 @@ class SQLiteStore:
 
     # -- writes ----------------------------------------------------------------------------
     @asynccontextmanager
-    async def writer(self, source: str = "") -> AsyncIterator[CallWriter]:
+    async def writer(
+        self, source: str = "", *, kind: str = "import", name: str = "", dry_run: bool = False
+    ) -> AsyncIterator[CallWriter]:
         with self.connection() as db:
             db.execute("BEGIN IMMEDIATE")
-            before = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
-            # Loading into an empty table: keeping five secondary indexes up to date row by
-            # row costs more CPU than building them once at the end. All inside the
-            # transaction: readers keep the old snapshot, and a failed import rolls the
-            # indexes back with everything else.
-            deferred = _drop_secondary_indexes(db) if before == 0 else []
-            writer = _SQLiteWriter(db, source)
             try:
+                before = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+                opened = db.execute(_OPEN_IMPORT, (kind, name, source, int(time.time())))
+                writer = _SQLiteWriter(db, source, int(opened.lastrowid or 0))
+                # Loading into an empty table: keeping five secondary indexes up to date row
+                # by row costs more CPU than building them once at the end. All inside the
+                # transaction: readers keep the old snapshot, and a failed import rolls the
+                # indexes back with everything else.
+                deferred = _drop_secondary_indexes(db) if before == 0 and not dry_run else []
                 yield writer
                 for statement in deferred:
                     db.execute(statement)
                 after = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
-                db.execute("COMMIT")
+                counts = writer.finish(after - before)
+                db.execute(_CLOSE_IMPORT, (*counts, writer.import_id))
+                db.execute("ROLLBACK" if dry_run else "COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        writer.finish(after - before)
 
 
 def _drop_secondary_indexes(db: sqlite3.Connection) -> list[str]:
@@ -295,28 +317,35 @@ def _drop_secondary_indexes(db: sqlite3.Connection) -> list[str]:
 
 
 class _SQLiteWriter:
-    def __init__(self, db: sqlite3.Connection, source: str) -> None:
+    def __init__(self, db: sqlite3.Connection, source: str, import_id: int) -> None:
         self._db = db
         self._source = source
+        self._import_id = import_id
         self._seen = 0
         self._changed = 0
         self._counts = WriteCounts()
 
     async def write(self, records: Sequence[CallRecord]) -> None:
         now = int(time.time())
+        source, import_id = self._source, self._import_id
         cursor = self._db.executemany(
-            UPSERT, [record_params(r, self._source, now) for r in records]
+            UPSERT, [record_params(r, source, now, import_id) for r in records]
         )
         self._seen += len(records)
         self._changed += max(cursor.rowcount, 0)
 
-    def finish(self, inserted: int) -> None:
+    def finish(self, inserted: int) -> WriteCounts:
         self._counts = WriteCounts(
             inserted=inserted,
             updated=self._changed - inserted,
             unchanged=self._seen - self._changed,
         )
+        return self._counts
 
     @property
     def counts(self) -> WriteCounts:
         return self._counts
+
+    @property
+    def import_id(self) -> int:
+        return self._import_id
