@@ -211,7 +211,10 @@ def test_output_format_errors(
     assert "nope" in bad_field.stderr
     backwards = fetch(url, tmp_path / "r.csv", last="2025-05-01")
     assert backwards.exit_code == 1
-    assert backwards.stderr == "agentcdr: error: from_date 2025-05-10 is after to_date 2025-05-01\n"
+    assert (
+        backwards.stderr
+        == "agentcdr: error: --from: 2025-05-10 is after the last day, 2025-05-01\n"
+    )
     ndjson_pages = fetch(url, tmp_path / "r.csv", "--page-size", "5", "--response-format", "ndjson")
     assert ndjson_pages.exit_code == 1
     assert "cursor" in ndjson_pages.stderr

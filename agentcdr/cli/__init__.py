@@ -54,9 +54,9 @@ def main(ctx: click.Context, db: str | None, tz: str | None) -> None:
 
 
 def _register() -> None:
-    from agentcdr.cli import config, data, fetch, serve, users
+    from agentcdr.cli import config, data, fetch, imports, serve, users
 
-    for module in (serve, users, data, fetch, config):
+    for module in (serve, users, data, imports, fetch, config):
         module.register(main)
 
 

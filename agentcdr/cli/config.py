@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from agentcdr.cli import settings_of
+from agentcdr.cli.options import store_options
 from agentcdr.settings import SETTINGS
 
 
@@ -30,11 +31,19 @@ def _default(name: str, value: object) -> str:
 
 @click.command()
 @click.option("--markdown", is_flag=True, help="Print the reference table of every setting.")
+@store_options
 @click.pass_context
 def settings(ctx: click.Context, markdown: bool) -> None:
     """Show the effective settings (passwords in database URLs masked)."""
     if markdown:
         click.echo(markdown_table(), nl=False)
         return
-    for key, value in settings_of(ctx).public().items():
+    settings = settings_of(ctx)
+    for key, value in settings.public().items():
         click.echo(f"{key} = {value}")
+    if settings.db.startswith("sqlite:///"):
+        from agentcdr.store.sqlite import path_from_url
+
+        path = path_from_url(settings.db)
+        if not path.exists():
+            click.echo(f"agentcdr: warning: the SQLite database {path} does not exist", err=True)

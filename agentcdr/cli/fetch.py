@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from pathlib import Path
@@ -20,7 +21,8 @@ from typing import Any, cast
 import click
 
 from agentcdr.cli import run, settings_of
-from agentcdr.client import AsyncClient, Client, RetryPolicy, Span
+from agentcdr.cli.options import db_option
+from agentcdr.client import AsyncClient, Client, InvalidArgument, RetryPolicy, Span
 from agentcdr.client.core import Options
 from agentcdr.client.mirror import SyncState, default_state_path, mirror
 from agentcdr.client.output import OUTPUT_FORMATS, ReportFile, format_of, parse_fields
@@ -91,12 +93,37 @@ def _zone_option(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
+# The client's argument names -> the options a user types.
+OPTION_OF = {
+    "from_date": "--from",
+    "to_date": "--to",
+    "tz": "--tz",
+    "updated_since": "--updated-since",
+    "users": "--user",
+    "tenants": "--tenant",
+    "profiles": "--profile",
+    "dispositions": "--disposition",
+    "call_types": "--call-type",
+    "campaigns": "--campaign",
+    "page_size": "--page-size",
+    "response_format": "--response-format",
+}
+
+
+@contextmanager
+def options_named() -> Iterator[None]:
+    """The client's argument errors, as one line naming the option the user typed."""
+    try:
+        yield
+    except InvalidArgument as exc:
+        option = OPTION_OF.get(exc.argument, exc.argument)
+        raise ConfigError(f"{option}: {exc.detail}") from None
+
+
 def _spans(client: Client | AsyncClient, skip: Iterable[date], filters: Filters) -> list[Span]:
     """The spans to fetch; the client's argument errors become one line for the user."""
-    try:
+    with options_named():
         return client.spans(skip, **filters)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
 
 
 _REMOTE_OPTIONS = [
@@ -264,7 +291,10 @@ def fetch(
     report.open(restart=restart)
     bar: Progress | None = None
     try:
-        with Client(remote.url, remote.go_user, password, **remote.options()) as client:
+        with (
+            options_named(),
+            Client(remote.url, remote.go_user, password, **remote.options()) as client,
+        ):
             spans = _spans(client, report.done_days, filters)
             bar = Progress(remote.progress, len(spans), report.rows)
             for span, rows in client.agent_cdr_spans(skip_days=report.done_days, **filters):
@@ -308,6 +338,7 @@ def _jsonable(value: Any) -> Any:
     is_flag=True,
     help="Pull only calls changed since the last complete sync (updatedSince).",
 )
+@db_option
 @click.pass_context
 def sync(ctx: click.Context, remote: Remote, state: Path | None, changes: bool) -> None:
     """Mirror a remote agent_cdr server into the local store (--db).
@@ -330,7 +361,9 @@ def sync(ctx: click.Context, remote: Remote, state: Path | None, changes: bool) 
         await store.open()
         bar: Progress | None = None
         try:
-            async with AsyncClient(url, remote.go_user, password, **options) as client:
+            with options_named():
+                client = AsyncClient(url, remote.go_user, password, **options)
+            async with client:
                 skip = () if changes else sync_state.done
                 spans = _spans(client, skip, {"from_date": first, "to_date": last, "tz": tz})
                 bar = Progress(remote.progress, len(spans))

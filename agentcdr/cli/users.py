@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import click
 
 from agentcdr.auth import hash_password
 from agentcdr.cli import run, settings_of
+from agentcdr.cli.options import store_options
 from agentcdr.errors import ConfigError
 from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import UserStore
@@ -48,11 +51,17 @@ def _tenants(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(tenants)
 
 
-async def _user_store(ctx: click.Context) -> UserStore:
+@asynccontextmanager
+async def _user_store(ctx: click.Context, *, create: bool = False) -> AsyncIterator[UserStore]:
+    """The API users of ``users_db``, else of the call store. Only ``users add`` may create
+    a SQLite file: the other commands would only find nobody in a new empty one."""
     settings = settings_of(ctx)
-    store = open_call_store(settings.users_db or settings.db, settings)
+    store = open_call_store(settings.users_db or settings.db, settings, create=create)
     await store.open()
-    return user_store_of(store)
+    try:
+        yield user_store_of(store)
+    finally:
+        await store.close()
 
 
 @click.group()
@@ -66,6 +75,7 @@ def users() -> None:
 @click.option("--all-tenants", is_flag=True, help="The user may see every tenant.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the user exists.")
+@store_options
 @click.pass_context
 def add(
     ctx: click.Context,
@@ -80,29 +90,32 @@ def add(
         raise ConfigError(f"invalid user name {name!r}: use letters, digits and . _ @ -")
     if all_tenants == bool(tenant):
         raise ConfigError("give either --tenant XXX (one or more) or --all-tenants")
+    tenants = _tenants(tenant)
 
     async def go() -> None:
-        store = await _user_store(ctx)
-        if await store.get_user(name) is not None:
-            if if_missing:
-                click.echo(f"user {name} exists; left unchanged")
-                return
-            raise ConfigError(f"user {name!r} already exists")
-        password = _password(password_stdin)
-        await store.add_user(name, hash_password(password), all_tenants, _tenants(tenant))
+        async with _user_store(ctx, create=True) as store:
+            if await store.get_user(name) is not None:
+                if if_missing:
+                    click.echo(f"user {name} exists; left unchanged")
+                    return
+                raise ConfigError(f"user {name!r} already exists")
+            password = _password(password_stdin)
+            await store.add_user(name, hash_password(password), all_tenants, tenants)
         click.echo(f"added user {name}")
 
     run(go())
 
 
 @users.command("list")
+@store_options
 @click.pass_context
 def list_(ctx: click.Context) -> None:
     """List API users with their scope and state."""
 
     async def go() -> None:
-        store = await _user_store(ctx)
-        for user in await store.list_users():
+        async with _user_store(ctx) as store:
+            users = await store.list_users()
+        for user in users:
             scope = "all tenants" if user.all_tenants else ",".join(sorted(user.tenants)) or "-"
             state = "active" if user.active else "disabled"
             click.echo(f"{user.name}\t{state}\t{scope}")
@@ -112,12 +125,14 @@ def list_(ctx: click.Context) -> None:
 
 @users.command("disable")
 @click.argument("name")
+@store_options
 @click.pass_context
 def disable(ctx: click.Context, name: str) -> None:
     """Disable a user: its requests fail from now on."""
 
     async def go() -> None:
-        await (await _user_store(ctx)).update_user(name, active=False)
+        async with _user_store(ctx) as store:
+            await store.update_user(name, active=False)
         click.echo(f"disabled user {name}")
 
     run(go())
@@ -125,12 +140,14 @@ def disable(ctx: click.Context, name: str) -> None:
 
 @users.command("enable")
 @click.argument("name")
+@store_options
 @click.pass_context
 def enable(ctx: click.Context, name: str) -> None:
     """Enable a disabled user again."""
 
     async def go() -> None:
-        await (await _user_store(ctx)).update_user(name, active=True)
+        async with _user_store(ctx) as store:
+            await store.update_user(name, active=True)
         click.echo(f"enabled user {name}")
 
     run(go())
@@ -139,15 +156,16 @@ def enable(ctx: click.Context, name: str) -> None:
 @users.command("passwd")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@store_options
 @click.pass_context
 def passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     """Set a user's password."""
 
     async def go() -> None:
-        store = await _user_store(ctx)
-        if await store.get_user(name) is None:
-            raise ConfigError(f"no such user: {name!r}")
-        await store.update_user(name, password_hash=hash_password(_password(password_stdin)))
+        async with _user_store(ctx) as store:
+            if await store.get_user(name) is None:
+                raise ConfigError(f"no such user: {name!r}")
+            await store.update_user(name, password_hash=hash_password(_password(password_stdin)))
         click.echo(f"password of {name} changed")
 
     run(go())

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from agentcdr.client.errors import ApiError, error_from_response
+from agentcdr.client.errors import ApiError, InvalidArgument, error_from_response
 from agentcdr.client.plan import (
     FORMATS,
     Filters,
@@ -44,10 +44,10 @@ class BaseClient:
     def __init__(self, url: str, user: str, password: str, **options: Unpack[Options]) -> None:
         response_format = options.get("response_format", "auto")
         if response_format not in FORMATS:
-            raise ValueError(f"response_format must be one of {', '.join(FORMATS)}")
+            raise InvalidArgument("response_format", f"must be one of {', '.join(FORMATS)}")
         page_size = options.get("page_size")
         if page_size is not None and page_size < 1:
-            raise ValueError("page_size must be at least 1")
+            raise InvalidArgument("page_size", "must be at least 1")
         self.url = endpoint(url)
         self.chunk_days = options.get("chunk_days", 1)
         self.page_size = page_size
@@ -72,7 +72,7 @@ class BaseClient:
     def _query(filters: Filters) -> Query:
         query = Query(**filters)
         if query.order not in ("asc", "desc"):
-            raise ValueError("order must be asc or desc")
+            raise InvalidArgument("order", "must be asc or desc")
         query.params()  # fail on a bad argument before any request is sent
         return query
 
@@ -86,7 +86,9 @@ class BaseClient:
         size = page_size if page_size is not None else self.page_size
         if size is not None and self.negotiation.response_format == "ndjson":
             # Without a cursor every span would silently stop after its first page.
-            raise ValueError("NDJSON carries no next cursor: page with json or xml")
+            raise InvalidArgument(
+                "page_size", "NDJSON carries no next cursor: page with json or xml"
+            )
 
         def make(span: Span) -> SpanFetch:
             return SpanFetch(

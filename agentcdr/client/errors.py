@@ -23,6 +23,16 @@ class ClientError(AgentCDRError):
     retryable = False
 
 
+class InvalidArgument(ClientError, ValueError):
+    """An argument of a client call is wrong (a bad date, an unknown zone, …); nothing was
+    sent. ``argument`` names it as the call spells it (``from_date``)."""
+
+    def __init__(self, argument: str, detail: str) -> None:
+        super().__init__(f"{argument}: {detail}")
+        self.argument = argument
+        self.detail = detail
+
+
 class ApiError(ClientError):
     """The server answered with an error body (or an error status without one)."""
 

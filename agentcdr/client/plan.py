@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from agentcdr.client.errors import ClientError, InvalidRequest, NetworkError
+from agentcdr.client.errors import ClientError, InvalidArgument, InvalidRequest, NetworkError
 from agentcdr.client.parse import RowData, RowParser, Trailer, parser_for
 from agentcdr.client.rows import REQUEST_FIELDS, CdrRow, row_from_mapping
 from agentcdr.settings import zone
@@ -40,8 +40,13 @@ def source_of(url: str) -> str:
     return f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
 
 
-def as_date(value: DateLike) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
+def as_date(value: DateLike, argument: str = "date") -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidArgument(argument, f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @dataclass(frozen=True)
@@ -95,11 +100,11 @@ def plan_spans(
     """
     if from_date is None and to_date is None:
         return [Span(None, None)]
-    last = as_date(to_date) if to_date is not None else None
-    first = as_date(from_date) if from_date is not None else last
+    last = as_date(to_date, "to_date") if to_date is not None else None
+    first = as_date(from_date, "from_date") if from_date is not None else last
     assert first is not None
     if last is not None and first > last:
-        raise ValueError(f"from_date {first} is after to_date {last}")
+        raise InvalidArgument("from_date", f"{first} is after the last day, {last}")
     end = last if last is not None else max(today, first)
     step = chunk_days if chunk_days > 0 else (end - first).days + 1
     spans = []
@@ -187,7 +192,10 @@ class Query:
             if values:
                 out[name] = [values] if isinstance(values, str) else list(values)
         if self.tz:
-            zone(self.tz)  # a ValueError naming the zone, before any request
+            try:
+                zone(self.tz)  # before any request
+            except ValueError as exc:
+                raise InvalidArgument("tz", str(exc)) from None
             out["tz"] = self.tz
         if self.updated_since is not None:
             out["updatedSince"] = self._stamp(self.updated_since)
@@ -199,10 +207,18 @@ class Query:
 
     def _stamp(self, value: datetime | str) -> str:
         if isinstance(value, str):
+            try:
+                datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                raise InvalidArgument(
+                    "updated_since", f"{value!r} is not a time (YYYY-MM-DD HH:MM:SS)"
+                ) from None
             return value
         if value.tzinfo is not None:
             if not self.tz:
-                raise ValueError("an aware updated_since needs tz= to say the server's zone")
+                raise InvalidArgument(
+                    "updated_since", "an aware time needs tz= to say the server's zone"
+                )
             value = value.astimezone(ZoneInfo(self.tz))
         return value.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -233,6 +249,16 @@ class Negotiation:
             self.extra_fields = False
             return True
         return False
+
+
+def network_error(error: httpx.TransportError) -> NetworkError:
+    """httpx's failure as ours, naming the URL it could not reach."""
+    try:
+        where = f" {error.request.url}"
+    except RuntimeError:  # an error raised without a request
+        where = ""
+    detail = str(error) or "connection failed"
+    return NetworkError(f"cannot reach{where}: {type(error).__name__}: {detail}")
 
 
 @dataclass
@@ -308,7 +334,7 @@ class SpanFetch:
     def failed(self, error: Exception) -> float:
         """The wait before the request is sent again; re-raises when it must not be."""
         if isinstance(error, httpx.TransportError):
-            error = NetworkError(f"{type(error).__name__}: {error or 'connection failed'}")
+            error = network_error(error)
         if not isinstance(error, ClientError):
             raise error
         if self.negotiation.adapt(error, self.fmt):
