@@ -25,7 +25,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from agentcdr.errors import BadCredentials, TooManyRequests
-from agentcdr.store.base import ApiUser, LoginSource, UserStore
+from agentcdr.records import ApiUser
+from agentcdr.store.base import LoginSource, UserStore
 
 _HASHER: Final = PasswordHasher()  # argon2id with the library's current recommended costs
 

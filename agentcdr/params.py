@@ -18,10 +18,9 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from agentcdr.errors import Forbidden, InvalidValue, MissingParameter
-from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, Cursor, ReportRequest
+from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, ApiUser, Cursor, ReportRequest
 from agentcdr.render import local_midnight, parse_local, to_local_text
 from agentcdr.settings import zone
-from agentcdr.store.base import ApiUser
 
 RESPONSE_TYPES: Final = ("json", "xml", "csv", "ndjson")
 LIST_PARAMS: Final = frozenset(

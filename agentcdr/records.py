@@ -107,6 +107,18 @@ class CallRecord(NamedTuple):
         return self[:13]
 
 
+@dataclass(frozen=True)
+class ApiUser:
+    """Who a request is from: an API user (or a VICIdial user) and the tenants it may see."""
+
+    name: str
+    password_hash: str
+    all_tenants: bool
+    tenants: frozenset[str]
+    active: bool
+    version: int  # bumped on every change; cached credentials are keyed on it
+
+
 @dataclass(frozen=True, slots=True)
 class Cursor:
     """Where a page ended: the last row's answer time and store id."""

@@ -127,8 +127,8 @@ class VicidialStore(MariaDBStore):
         return f"sqlite:///{(self.data_dir / f'{self.database}_users.db').resolve()}"
 
     def unavailable(self) -> str | None:
-        if not has_module("agentcdr.store.vicidial"):
-            return "the VICIdial adapter (agentcdr.store.vicidial) is not there"
+        if not has_module("agentcdr.store.vicidial.store"):
+            return "the VICIdial adapter (agentcdr.store.vicidial.store) is not there"
         return super().unavailable()
 
     def reset(self) -> None:
@@ -253,7 +253,7 @@ class VicidialStore(MariaDBStore):
     def exports(self, rng: Range) -> list[Export]:
         start = datetime.fromtimestamp(rng.start_ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
         end = datetime.fromtimestamp(rng.end_ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        # The adapter's own query (agentcdr/store/vicidial_sql.py), columns as the API
+        # The adapter's own query (agentcdr/store/vicidial/sql.py), columns as the API
         # renders them.
         sql = (
             "SELECT vl.user, vl.call_date, "

@@ -9,7 +9,7 @@ import pytest
 from agentcdr import auth
 from agentcdr.auth import Authenticator, Throttle, hash_password
 from agentcdr.errors import BadCredentials
-from agentcdr.store.sqlite import SQLiteStore
+from agentcdr.store.sql.sqlite import SQLiteStore
 
 
 def test_concurrent_first_logins_share_one_verification(

@@ -10,7 +10,7 @@ import pytest
 
 from agentcdr import errors
 from agentcdr.cli import main
-from agentcdr.cli.config import markdown_table
+from agentcdr.cli.settings import markdown_table
 from agentcdr.params import LIST_PARAMS, SCALAR_PARAMS
 
 DOCS = Path(__file__).parent.parent / "docs"

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from agentcdr.cli import main
 from agentcdr.records import natural_key
 from agentcdr.store import open_call_store
-from agentcdr.store.schema import MYSQL, POSTGRESQL, SQLITE, Dialect, _v1
+from agentcdr.store.sql.schema import MYSQL, POSTGRESQL, SQLITE, Dialect, _v1
 from agentcdr.store.urls import mysql_connect_kwargs, postgres_connect_kwargs
 from tests.conftest import ApiHarness
 from tests.seed import PASSWORD

@@ -11,8 +11,8 @@ import pytest
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import ReportRequest
 from agentcdr.store import open_call_store
-from agentcdr.store import sqlite as sqlite_store
-from agentcdr.store.sqlite import SQLiteStore
+from agentcdr.store.sql import sqlite as sqlite_store
+from agentcdr.store.sql.sqlite import SQLiteStore
 from tests.seed import CALLS, TZ, call, seed, ts
 
 DAY = (ts("2025-05-13 00:00:00"), ts("2025-05-14 00:00:00"))

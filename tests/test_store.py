@@ -20,8 +20,8 @@ import pytest
 from agentcdr.errors import ConfigError, DatabaseUnavailable, ReadOnlyStore
 from agentcdr.records import CallRecord, Cursor, ReportRequest, Row
 from agentcdr.store import CallStore, open_call_store
-from agentcdr.store.schema import LATEST
-from agentcdr.store.sqlite import SQLiteStore
+from agentcdr.store.sql.schema import LATEST
+from agentcdr.store.sql.sqlite import SQLiteStore
 from agentcdr.store.urls import mysql_connect_kwargs, parse_server_url, postgres_connect_kwargs
 
 T = TypeVar("T")
@@ -569,7 +569,8 @@ def test_a_missing_driver_names_the_extra(
     url: str, module: str, extra: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, module, None)
-    monkeypatch.delitem(sys.modules, f"agentcdr.store.{extra}", raising=False)
+    store_module = {"postgres": "postgres", "mysql": "mariadb"}[extra]
+    monkeypatch.delitem(sys.modules, f"agentcdr.store.sql.{store_module}", raising=False)
     with pytest.raises(ConfigError, match=rf"pip install 'agentcdr\[{extra}\]'"):
         open_call_store(url)
 
@@ -647,7 +648,7 @@ def test_bad_urls_are_config_errors(url: str, message: str) -> None:
 def test_mysql_reads_in_keyset_pages_that_lose_and_repeat_nothing(
     mysql_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentcdr.store import mysql
+    from agentcdr.store.sql import mariadb as mysql
 
     monkeypatch.setattr(mysql, "PAGE_ROWS", 4)  # pages of 4 rows, batches of 3: never aligned
     many = [

@@ -17,12 +17,11 @@ import bcrypt
 import pytest
 
 from agentcdr.errors import ConfigError, InvalidValue, ReadOnlyStore
-from agentcdr.records import Cursor, ReportRequest
+from agentcdr.records import ApiUser, Cursor, ReportRequest
 from agentcdr.settings import Settings
 from agentcdr.store import open_call_store
-from agentcdr.store.base import ApiUser
-from agentcdr.store.vicidial import VicidialStore
-from agentcdr.store.vicidial_auth import VicidialLogins, eksblowfish
+from agentcdr.store.vicidial.logins import VicidialLogins, eksblowfish
+from agentcdr.store.vicidial.store import VicidialStore
 from tests.vicidial_schema import create_vicidial, execute
 
 pytestmark = pytest.mark.mysql

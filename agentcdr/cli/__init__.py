@@ -54,9 +54,9 @@ def main(ctx: click.Context, db: str | None, tz: str | None) -> None:
 
 
 def _register() -> None:
-    from agentcdr.cli import config, data, fetch, imports, serve, users
+    from agentcdr.cli import fetch, imports, load, serve, settings, users
 
-    for module in (serve, users, data, imports, fetch, config):
+    for module in (serve, users, load, imports, fetch, settings):
         module.register(main)
 
 

@@ -24,9 +24,9 @@ from agentcdr.cli import run, settings_of
 from agentcdr.cli.options import db_option
 from agentcdr.client import AsyncClient, Client, InvalidArgument, RetryPolicy, Span
 from agentcdr.client.core import Options
-from agentcdr.client.mirror import SyncState, default_state_path, mirror
 from agentcdr.client.output import OUTPUT_FORMATS, ReportFile, format_of, parse_fields
 from agentcdr.client.plan import FORMATS, Filters, ResponseFormat, source_of, today_in
+from agentcdr.client.store_sync import SyncState, default_state_path, mirror
 from agentcdr.errors import ConfigError
 from agentcdr.settings import zone
 from agentcdr.store import open_call_store

@@ -12,7 +12,7 @@ from agentcdr.cli import run, settings_of
 from agentcdr.cli.options import store_options
 from agentcdr.errors import ConfigError
 from agentcdr.store import open_call_store
-from agentcdr.store.sqlimports import SQLImports
+from agentcdr.store.sql.imports import SQLImports
 
 
 def register(group: click.Group) -> None:

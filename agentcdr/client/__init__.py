@@ -7,6 +7,7 @@ retries, and every failure is a typed exception. See ``docs/client.md``.
 from __future__ import annotations
 
 from agentcdr.client.aio import AsyncClient
+from agentcdr.client.blocking import Client
 from agentcdr.client.errors import (
     ApiError,
     AuthError,
@@ -22,7 +23,6 @@ from agentcdr.client.errors import (
 )
 from agentcdr.client.plan import Filters, RetryPolicy, Span
 from agentcdr.client.rows import CdrRow
-from agentcdr.client.sync import Client
 
 __all__ = [
     "ApiError",

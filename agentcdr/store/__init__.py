@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from agentcdr.errors import ConfigError
+from agentcdr.records import ApiUser
 from agentcdr.settings import Settings
 from agentcdr.store.base import (
-    ApiUser,
     CallStore,
     LoginSource,
     RowStream,
@@ -26,24 +26,24 @@ def open_call_store(
     timeout = settings.statement_timeout if settings else 600
     scheme = url.split("://", 1)[0].lower()
     if scheme == "sqlite":
-        from agentcdr.store.sqlite import SQLiteStore
+        from agentcdr.store.sql.sqlite import SQLiteStore
 
         return SQLiteStore(url, statement_timeout=timeout, create=create)
     if scheme in ("postgresql", "postgres"):
         try:
-            from agentcdr.store.postgres import PostgresStore
+            from agentcdr.store.sql.postgres import PostgresStore
         except ImportError as exc:
             raise _missing_driver("asyncpg", "postgres") from exc
         return PostgresStore(url, statement_timeout=timeout)
     if scheme in ("mysql", "mariadb"):
         try:
-            from agentcdr.store.mysql import MySQLStore
+            from agentcdr.store.sql.mariadb import MySQLStore
         except ImportError as exc:
             raise _missing_driver("asyncmy", "mysql") from exc
         return MySQLStore(url, statement_timeout=timeout)
     if scheme in ("vicidial+mysql", "vicidial+mariadb"):
         try:
-            from agentcdr.store.vicidial import VicidialStore
+            from agentcdr.store.vicidial.store import VicidialStore
         except ImportError as exc:
             raise _missing_driver("asyncmy", "vicidial") from exc
         return VicidialStore.from_settings(url, settings)

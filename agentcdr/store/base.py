@@ -12,10 +12,10 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from agentcdr.records import CallRecord, ReportRequest, Row
+from agentcdr.records import ApiUser, CallRecord, ReportRequest, Row
 
 if TYPE_CHECKING:
-    from agentcdr.store.sqlimports import SQLImports
+    from agentcdr.store.sql.imports import SQLImports
 
 
 class RowStream(Protocol):
@@ -107,16 +107,6 @@ class CallStore(Protocol):
         ...
 
     async def count_calls(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class ApiUser:
-    name: str
-    password_hash: str
-    all_tenants: bool
-    tenants: frozenset[str]
-    active: bool
-    version: int  # bumped on every change; cached credentials are keyed on it
 
 
 class UserStore(Protocol):

@@ -18,7 +18,7 @@ from asyncmy.errors import MySQLError
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.store.urls import mysql_connect_kwargs, parse_server_url
 
-log = logging.getLogger("agentcdr.store.vicidial")
+log = logging.getLogger("agentcdr.store.vicidial.store")
 
 SCHEMES: Final = ("vicidial+mysql", "vicidial+mariadb")
 # MariaDB: max_statement_time exceeded (1969); MySQL: max_execution_time (3024);

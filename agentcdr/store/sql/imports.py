@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from agentcdr.errors import ConfigError
-from agentcdr.store.sqlusers import UserTable
+from agentcdr.store.sql.users import UserTable
 
 _COLUMNS: Final = "id, kind, name, source, started_at, inserted, updated, unchanged, removed_at"
 

@@ -22,17 +22,17 @@ from typing import Any, Final
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, ReportRequest, Row
 from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
-from agentcdr.store.query import report_query
-from agentcdr.store.schema import SQLITE, migrate
-from agentcdr.store.sqlbase import (
+from agentcdr.store.sql.imports import SQLImports
+from agentcdr.store.sql.query import report_query
+from agentcdr.store.sql.rows import (
     CALL_COLUMN_COUNT,
     CALL_COLUMNS,
     VALUE_COLUMNS,
     import_sql,
     record_params,
 )
-from agentcdr.store.sqlimports import SQLImports
-from agentcdr.store.sqlusers import SQLUsers
+from agentcdr.store.sql.schema import SQLITE, migrate
+from agentcdr.store.sql.users import SQLUsers
 
 _OPEN_IMPORT, _CLOSE_IMPORT = import_sql(SQLITE.placeholders(4))
 _INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop

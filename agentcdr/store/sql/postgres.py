@@ -16,10 +16,10 @@ import asyncpg  # type: ignore[import-untyped]
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import ReportRequest, Row
-from agentcdr.store.query import report_query
-from agentcdr.store.schema import POSTGRESQL, migrate
-from agentcdr.store.server import BatchRowStream, BatchWriter, ServerStore
-from agentcdr.store.sqlbase import CALL_COLUMNS, TIME_LIMIT, UNREADABLE, VALUE_COLUMNS
+from agentcdr.store.sql.query import report_query
+from agentcdr.store.sql.rows import CALL_COLUMNS, TIME_LIMIT, UNREADABLE, VALUE_COLUMNS
+from agentcdr.store.sql.schema import POSTGRESQL, migrate
+from agentcdr.store.sql.server import BatchRowStream, BatchWriter, ServerStore
 from agentcdr.store.urls import postgres_connect_kwargs
 
 # pg_advisory_xact_lock key of migrations ("agentcdr" as a big-endian integer). Advisory

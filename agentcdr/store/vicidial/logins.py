@@ -22,10 +22,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from agentcdr.errors import ConfigError
-from agentcdr.store.base import ApiUser
+from agentcdr.records import ApiUser
 
 if TYPE_CHECKING:
-    from agentcdr.store.vicidial import VicidialStore
+    from agentcdr.store.vicidial.store import VicidialStore
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from agentcdr.errors import DatabaseUnavailable, ReadOnlyStore
 from agentcdr.records import CallRecord, ReportRequest, Row
 from agentcdr.settings import mask_url
 from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
-from agentcdr.store.schema import LATEST, Dialect, newer_schema
-from agentcdr.store.sqlbase import TIME_LIMIT, import_sql, record_params, unique_batches
-from agentcdr.store.sqlimports import SQLImports
-from agentcdr.store.sqlusers import SQLUsers
+from agentcdr.store.sql.imports import SQLImports
+from agentcdr.store.sql.rows import TIME_LIMIT, import_sql, record_params, unique_batches
+from agentcdr.store.sql.schema import LATEST, Dialect, newer_schema
+from agentcdr.store.sql.users import SQLUsers
 from agentcdr.store.urls import ServerURL, parse_server_url
 
 

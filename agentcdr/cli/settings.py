@@ -42,7 +42,7 @@ def settings(ctx: click.Context, markdown: bool) -> None:
     for key, value in settings.public().items():
         click.echo(f"{key} = {value}")
     if settings.db.startswith("sqlite:///"):
-        from agentcdr.store.sqlite import path_from_url
+        from agentcdr.store.sql.sqlite import path_from_url
 
         path = path_from_url(settings.db)
         if not path.exists():

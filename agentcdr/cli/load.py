@@ -1,4 +1,4 @@
-"""``agentcdr import`` and ``agentcdr demo``: calls into the store, from files or made up."""
+"""``agentcdr import`` and ``agentcdr demo``: load calls into the store, from files or made up."""
 
 from __future__ import annotations
 

@@ -35,8 +35,7 @@ from agentcdr.settings import (
     zone,
 )
 from agentcdr.store.base import LoginSource, UserStore
-from agentcdr.store.vicidial_auth import VicidialLogins
-from agentcdr.store.vicidial_conn import (
+from agentcdr.store.vicidial.connection import (
     DRIVER_ERRORS,
     SCHEMES,
     Cached,
@@ -46,7 +45,8 @@ from agentcdr.store.vicidial_conn import (
     db_error,
     execute,
 )
-from agentcdr.store.vicidial_sql import (
+from agentcdr.store.vicidial.logins import VicidialLogins
+from agentcdr.store.vicidial.sql import (
     AGENT_LOG_TABLES,
     INBOUND_TABLES,
     MAX_QUEUE_SECONDS,

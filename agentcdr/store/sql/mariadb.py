@@ -21,16 +21,16 @@ from asyncmy.errors import IntegrityError, InterfaceError, MySQLError, Operation
 
 from agentcdr.errors import DatabaseUnavailable
 from agentcdr.records import COL, Cursor, ReportRequest, Row
-from agentcdr.store.query import report_query
-from agentcdr.store.schema import MYSQL, migrate
-from agentcdr.store.server import BatchRowStream, BatchWriter, ServerStore
-from agentcdr.store.sqlbase import (
+from agentcdr.store.sql.query import report_query
+from agentcdr.store.sql.rows import (
     CALL_COLUMN_COUNT,
     CALL_COLUMNS,
     TIME_LIMIT,
     UNREADABLE,
     VALUE_COLUMNS,
 )
+from agentcdr.store.sql.schema import MYSQL, migrate
+from agentcdr.store.sql.server import BatchRowStream, BatchWriter, ServerStore
 from agentcdr.store.urls import mysql_connect_kwargs
 
 # Strict: a value that does not fit is an error, never silently cut; and a table is InnoDB

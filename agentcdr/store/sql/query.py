@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from agentcdr.records import ReportRequest
-from agentcdr.store.schema import Dialect
+from agentcdr.store.sql.schema import Dialect
 
 SELECT_COLUMNS: Final = (
     "id, call_id, agent, answer_ts, disposition, phone_number, loan_number, call_type, "

@@ -7,8 +7,8 @@ from contextlib import AbstractContextManager
 from typing import Any, Final, Protocol
 
 from agentcdr.errors import ConfigError
-from agentcdr.store.base import ApiUser
-from agentcdr.store.schema import Dialect
+from agentcdr.records import ApiUser
+from agentcdr.store.sql.schema import Dialect
 
 USER_COLUMNS: Final = "name, password_hash, all_tenants, tenants, active, version"
 

@@ -1,6 +1,6 @@
 """What all of agentcdr's SQL stores (SQLite, PostgreSQL, MariaDB/MySQL) share: the columns
 of an upserted call, their values, how imports are cut into batches, and the messages of a
-failed report. The server stores' common skeleton is ``agentcdr.store.server``.
+failed report. The server stores' common skeleton is ``agentcdr.store.sql.server``.
 """
 
 from __future__ import annotations
