@@ -12,45 +12,91 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-# The order of the values in a row tuple as every store yields it.
-ROW_COLUMNS: Final = (
-    "id",  # the store's tie-breaker key (int or str), used for ordering and cursors
-    "call_id",
-    "user",
-    "answer_ts",  # UTC epoch seconds (int)
-    "disposition",
-    "phone_number",
-    "loan_number",
-    "call_type",
-    "call_duration_sec",
-    "lead_id",
-    "term_reason",
-    "portfolio",
-    "campaign_name",
-    "profile",
+
+@dataclass(frozen=True)
+class Column:
+    """One value of a call, as the record, the store's table and import know it.
+
+    The one table of them (``COLUMNS``) is where the SQL column lists, the placeholders, the
+    ingest limits, the report fields, the client's row type and the Parquet types come from.
+    ``width`` is the text column's length in the schema (migrations are history and never
+    change; a test checks that the live schema agrees with this table).
+    """
+
+    name: str  # the CallRecord field
+    store: str  # the column of the calls table
+    kind: str  # "text", "int" (32 bits) or "bigint"
+    width: int = 0  # characters, for text
+    nullable: bool = False
+
+    @property
+    def integer(self) -> bool:
+        return self.kind != "text"
+
+
+COLUMNS: Final = (
+    Column("call_id", "call_id", "text", 64),
+    Column("user", "agent", "text", 64),
+    Column("answer_ts", "answer_ts", "bigint"),  # UTC epoch seconds
+    Column("disposition", "disposition", "text", 100),
+    Column("phone_number", "phone_number", "text", 32),
+    Column("loan_number", "loan_number", "text", 100),
+    Column("call_type", "call_type", "text", 16),
+    Column("call_duration_sec", "duration_sec", "int"),
+    Column("lead_id", "lead_id", "bigint", nullable=True),
+    Column("term_reason", "term_reason", "text", 32),
+    Column("portfolio", "portfolio", "text", 3),
+    Column("campaign_name", "campaign_name", "text", 100),
+    Column("profile", "profile", "text", 100),
 )
+COLUMN: Final = {c.name: c for c in COLUMNS}
+
+# The order of the values in a row tuple as every store yields it: the store's tie-breaker
+# key (int or str, used for ordering and cursors), then the columns.
+ROW_COLUMNS: Final = ("id", *(c.name for c in COLUMNS))
 COL: Final = {name: index for index, name in enumerate(ROW_COLUMNS)}
 
 Row = tuple[Any, ...]
 
-# The documented report columns, in the order of the API document.
-DEFAULT_FIELDS: Final = (
-    "user",
-    "answer_time",
-    "disposition",
-    "phone_number",
-    "loan_number",
-    "call_type",
-    "call_duration",
-    "lead_id",
-    "term_reason",
-    "portfolio",
-    "campaign_name",
+
+@dataclass(frozen=True)
+class Field:
+    """A column of the report: the column it shows and how (``time``: the answer instant as
+    wall-clock text; ``duration``: seconds as HH:MM:SS; ``value``: as stored)."""
+
+    name: str
+    column: str
+    show: str = "value"
+
+    @property
+    def numeric(self) -> bool:
+        """A JSON number (else a string)."""
+        return self.show == "value" and COLUMN[self.column].integer
+
+
+# The documented report columns, in the order of the API document, then the extra columns a
+# caller may pick with ``fields``.
+FIELDS: Final = (
+    Field("user", "user"),
+    Field("answer_time", "answer_ts", "time"),
+    Field("disposition", "disposition"),
+    Field("phone_number", "phone_number"),
+    Field("loan_number", "loan_number"),
+    Field("call_type", "call_type"),
+    Field("call_duration", "call_duration_sec", "duration"),
+    Field("lead_id", "lead_id"),
+    Field("term_reason", "term_reason"),
+    Field("portfolio", "portfolio"),
+    Field("campaign_name", "campaign_name"),
+    Field("call_duration_sec", "call_duration_sec"),
+    Field("profile", "profile"),
+    Field("call_id", "call_id"),
 )
-# Extra columns a caller may pick with ``fields``.
-EXTRA_FIELDS: Final = ("call_duration_sec", "profile", "call_id")
+FIELD: Final = {f.name: f for f in FIELDS}
+DEFAULT_FIELDS: Final = tuple(f.name for f in FIELDS[:11])
+EXTRA_FIELDS: Final = tuple(f.name for f in FIELDS[11:])
 ALL_FIELDS: Final = DEFAULT_FIELDS + EXTRA_FIELDS
-NUMERIC_FIELDS: Final = frozenset({"lead_id", "call_duration_sec"})
+NUMERIC_FIELDS: Final = frozenset(f.name for f in FIELDS if f.numeric)
 
 CALL_TYPES: Final = ("MANUAL", "DIALER", "INBOUND")
 
@@ -103,8 +149,8 @@ class CallRecord(NamedTuple):
     source: str = ""
 
     def values(self) -> tuple[Any, ...]:
-        """The values in ``ROW_COLUMNS`` order, without the store id."""
-        return self[:13]
+        """The values in ``COLUMNS`` order (a row without the store id)."""
+        return self[: len(COLUMNS)]
 
 
 @dataclass(frozen=True)

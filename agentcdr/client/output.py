@@ -25,7 +25,7 @@ import orjson
 from agentcdr.client.plan import Span
 from agentcdr.client.rows import CdrRow
 from agentcdr.errors import ConfigError
-from agentcdr.records import ALL_FIELDS, DEFAULT_FIELDS
+from agentcdr.records import ALL_FIELDS, DEFAULT_FIELDS, NUMERIC_FIELDS
 
 OUTPUT_FORMATS: Final = ("csv", "json", "ndjson", "parquet")
 _EXTENSIONS: Final = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
@@ -233,9 +233,7 @@ def _pyarrow() -> Any:
 
 
 def _parquet_type(pa: Any, field: str) -> Any:
-    if field in ("lead_id", "call_duration_sec"):
-        return pa.int64()
-    return pa.string()
+    return pa.int64() if field in NUMERIC_FIELDS else pa.string()
 
 
 def _batches(path: Path, size: int) -> Iterator[list[dict[str, Any]]]:

@@ -10,20 +10,21 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.client.errors import InvalidArgument, MalformedResponse
-from agentcdr.records import ALL_FIELDS, CallRecord, natural_key, profile_of
+from agentcdr.records import (
+    ALL_FIELDS,
+    DEFAULT_FIELDS,
+    FIELDS,
+    CallRecord,
+    natural_key,
+    profile_of,
+)
 
 # What the client asks an agentcdr server for: the documented columns and the extras that
 # make rows typed and identifiable. Servers that do not know ``fields`` ignore it.
 REQUEST_FIELDS: Final = ALL_FIELDS
-_TEXT_FIELDS: Final = (
-    "user",
-    "disposition",
-    "phone_number",
-    "loan_number",
-    "call_type",
-    "term_reason",
-    "portfolio",
-    "campaign_name",
+# The documented fields sent as text (answer_time and call_duration are converted).
+_TEXT_FIELDS: Final = tuple(
+    f.name for f in FIELDS if f.name in DEFAULT_FIELDS and f.show == "value" and not f.numeric
 )
 
 

@@ -13,7 +13,14 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.ingest.wallclock import WallClock, clock_seconds
-from agentcdr.records import CALL_TYPES, DEFAULT_FIELDS, CallRecord, natural_key, profile_of
+from agentcdr.records import (
+    CALL_TYPES,
+    COLUMNS,
+    DEFAULT_FIELDS,
+    CallRecord,
+    natural_key,
+    profile_of,
+)
 
 # The report fields a file must have; the duration may come as either of two columns.
 REQUIRED: Final = tuple(f for f in DEFAULT_FIELDS if f != "call_duration")
@@ -22,15 +29,9 @@ OPTIONAL: Final = ("profile", "call_id")
 KNOWN: Final = frozenset(REQUIRED + DURATIONS + OPTIONAL)
 
 # Column widths of the store's schema: longer values would fail on PostgreSQL or MariaDB.
+# (call_type and portfolio are checked against their few valid values instead.)
 LIMITS: Final = {
-    "user": 64,
-    "call_id": 64,
-    "disposition": 100,
-    "phone_number": 32,
-    "loan_number": 100,
-    "term_reason": 32,
-    "campaign_name": 100,
-    "profile": 100,
+    c.name: c.width for c in COLUMNS if not c.integer and c.name not in ("call_type", "portfolio")
 }
 _MAX_BIGINT: Final = 2**63 - 1
 _MAX_INT: Final = 2**31 - 1  # duration_sec is a 32-bit INTEGER on PostgreSQL
@@ -129,6 +130,19 @@ def record_builder(  # noqa: PLR0915
     i_prof = index.get("profile")
     i_cid = index.get("call_id")
     epoch = WallClock(tz).epoch
+    w_user, w_call_id, w_disposition, w_phone, w_loan, w_term, w_campaign, w_profile = (
+        LIMITS[f]
+        for f in (
+            "user",
+            "call_id",
+            "disposition",
+            "phone_number",
+            "loan_number",
+            "term_reason",
+            "campaign_name",
+            "profile",
+        )
+    )
     clock = clock_seconds()
     call_types = {variant: t for t in CALL_TYPES for variant in (t, t.lower(), t.title())}
     portfolios: dict[str, str] = {}
@@ -179,14 +193,14 @@ def record_builder(  # noqa: PLR0915
         disposition, phone, loan, term = v[i_disp], v[i_phone], v[i_loan], v[i_term]
         call_id = v[i_cid].strip() if i_cid is not None else ""
         if (
-            len(user) > 64
-            or len(call_id) > 64
-            or len(disposition) > 100
-            or len(phone) > 32
-            or len(loan) > 100
-            or len(term) > 32
-            or len(campaign) > 100
-            or len(profile) > 100
+            len(user) > w_user
+            or len(call_id) > w_call_id
+            or len(disposition) > w_disposition
+            or len(phone) > w_phone
+            or len(loan) > w_loan
+            or len(term) > w_term
+            or len(campaign) > w_campaign
+            or len(profile) > w_profile
         ):
             _too_long(
                 {

@@ -20,7 +20,7 @@ import asyncmy
 from asyncmy.errors import IntegrityError, InterfaceError, MySQLError, OperationalError
 
 from agentcdr.errors import DatabaseUnavailable
-from agentcdr.records import COL, Cursor, ReportRequest, Row
+from agentcdr.records import COL, COLUMNS, Cursor, ReportRequest, Row
 from agentcdr.store.sql.query import report_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMN_COUNT,
@@ -51,7 +51,7 @@ _TIME_LIMIT_ERRORS: Final = frozenset({1969, 3024})
 # a command the user has no grant for (1142).
 _REFUSALS: Final = frozenset({1290, 1836, 1142})
 
-_INTEGER_COLUMNS: Final = frozenset({"answer_ts", "duration_sec", "lead_id"})
+_INTEGER_COLUMNS: Final = frozenset(c.store for c in COLUMNS if c.integer)
 # Where VALUE_COLUMNS stand in a row of CALL_COLUMNS.
 _VALUES: Final = slice(2, 2 + len(VALUE_COLUMNS))
 

@@ -15,9 +15,15 @@ from typing import Any, Final
 import asyncpg  # type: ignore[import-untyped]
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
-from agentcdr.records import ReportRequest, Row
+from agentcdr.records import COLUMNS, ReportRequest, Row
 from agentcdr.store.sql.query import report_query
-from agentcdr.store.sql.rows import CALL_COLUMNS, TIME_LIMIT, UNREADABLE, VALUE_COLUMNS
+from agentcdr.store.sql.rows import (
+    CALL_COLUMN_NAMES,
+    CALL_COLUMNS,
+    TIME_LIMIT,
+    UNREADABLE,
+    VALUE_COLUMNS,
+)
 from agentcdr.store.sql.schema import POSTGRESQL, migrate
 from agentcdr.store.sql.server import BatchRowStream, BatchWriter, ServerStore
 from agentcdr.store.urls import postgres_connect_kwargs
@@ -26,11 +32,11 @@ from agentcdr.store.urls import postgres_connect_kwargs
 # locks are per database, so two agentcdr databases on one server do not wait on each other.
 _MIGRATION_LOCK: Final = int.from_bytes(b"agentcdr", "big")
 
-_COLUMNS: Final = tuple(CALL_COLUMNS.split(", "))
+_COLUMNS: Final = CALL_COLUMN_NAMES
 _TYPES: Final = {
-    "answer_ts": "bigint",
-    "duration_sec": "integer",
-    "lead_id": "bigint",
+    **{c.store: {"int": "integer", "bigint": "bigint"}[c.kind] for c in COLUMNS if c.integer},
+    "inserted_at": "bigint",
+    "updated_at": "bigint",
     "import_id": "bigint",
 }
 # Batches are copied (binary COPY, the fastest way in) into a temporary table without
@@ -38,7 +44,7 @@ _TYPES: Final = {
 _STAGING: Final = "agentcdr_import"
 STAGING_TABLE: Final = (
     f"CREATE TEMPORARY TABLE {_STAGING} ("
-    + ", ".join(f"{c} {_TYPES.get(c, 'bigint' if c.endswith('_at') else 'text')}" for c in _COLUMNS)
+    + ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in _COLUMNS)
     + ") ON COMMIT DROP"
 )
 # xmax = 0 holds exactly for rows this statement inserted (an updated row version carries

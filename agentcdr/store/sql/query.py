@@ -6,15 +6,11 @@ parameter. Column and sort names come from the constants below, never from the r
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from agentcdr.records import ReportRequest
+from agentcdr.store.sql.rows import SELECT_COLUMNS
 from agentcdr.store.sql.schema import Dialect
-
-SELECT_COLUMNS: Final = (
-    "id, call_id, agent, answer_ts, disposition, phone_number, loan_number, call_type, "
-    "duration_sec, lead_id, term_reason, portfolio, campaign_name, profile"
-)
 
 
 class _Params:

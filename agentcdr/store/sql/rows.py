@@ -1,37 +1,38 @@
 """What all of agentcdr's SQL stores (SQLite, PostgreSQL, MariaDB/MySQL) share: the columns
-of an upserted call, their values, how imports are cut into batches, and the messages of a
-failed report. The server stores' common skeleton is ``agentcdr.store.sql.server``.
+of an upserted call and of a report row (derived from ``records.COLUMNS``), their values,
+how imports are cut into batches, and the messages of a failed report. The server stores'
+common skeleton is ``agentcdr.store.sql.server``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from agentcdr.records import CallRecord
+from agentcdr.records import COLUMNS, CallRecord
 
-CALL_COLUMNS: Final = (
-    "source, call_id, agent, agent_key, answer_ts, disposition, phone_number, loan_number, "
-    "call_type, duration_sec, lead_id, term_reason, portfolio, campaign_name, profile, "
-    "inserted_at, updated_at, import_id"
-)
-CALL_COLUMN_COUNT: Final = len(CALL_COLUMNS.split(", "))
+# A report row: the store's id, then every column (``records.ROW_COLUMNS``).
+SELECT_COLUMNS: Final = ", ".join(["id", *(c.store for c in COLUMNS)])
 # The columns an upsert may change; a row whose values all equal these is "unchanged".
-VALUE_COLUMNS: Final = (
-    "agent",
-    "agent_key",
-    "answer_ts",
-    "disposition",
-    "phone_number",
-    "loan_number",
-    "call_type",
-    "duration_sec",
-    "lead_id",
-    "term_reason",
-    "portfolio",
-    "campaign_name",
-    "profile",
+# agent_key (the lower-cased agent, for case-insensitive filters on an index) follows agent.
+VALUE_COLUMNS: Final = tuple(
+    name
+    for c in COLUMNS
+    if c.name != "call_id"
+    for name in ((c.store, "agent_key") if c.name == "user" else (c.store,))
 )
+CALL_COLUMN_NAMES: Final = (
+    "source",
+    "call_id",
+    *VALUE_COLUMNS,
+    "inserted_at",
+    "updated_at",
+    "import_id",
+)
+CALL_COLUMNS: Final = ", ".join(CALL_COLUMN_NAMES)
+CALL_COLUMN_COUNT: Final = len(CALL_COLUMN_NAMES)
+# The record's values after the user (they follow agent_key).
+_AFTER_USER: Final = slice(CallRecord._fields.index("user") + 1, len(COLUMNS))
 TIME_LIMIT: Final = "The report query ran past the statement time limit"
 UNREADABLE: Final = "The database cannot be read; try again later"
 
@@ -49,7 +50,7 @@ def record_params(
         record.call_id,
         record.user,
         record.user.lower(),
-        *record[2:13],
+        *cast(tuple[Any, ...], record)[_AFTER_USER],
         now,
         now,
         import_id,
