@@ -41,7 +41,7 @@ async def _postgres_admin(sql: str) -> None:
 async def _mysql_admin(sql: str) -> None:
     import asyncmy
 
-    from agentcdr.store.urls import mysql_connect_kwargs
+    from agentcdr.store.sql.urls import mysql_connect_kwargs
 
     conn = await asyncmy.connect(**mysql_connect_kwargs(MYSQL_ADMIN), connect_timeout=5)
     try:

@@ -15,7 +15,7 @@ from agentcdr.cli import main
 from agentcdr.records import natural_key
 from agentcdr.store import open_call_store
 from agentcdr.store.sql.schema import MYSQL, POSTGRESQL, SQLITE, Dialect, _v1
-from agentcdr.store.urls import mysql_connect_kwargs, postgres_connect_kwargs
+from agentcdr.store.sql.urls import mysql_connect_kwargs, postgres_connect_kwargs
 from tests.conftest import ApiHarness
 from tests.seed import PASSWORD
 

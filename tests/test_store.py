@@ -22,7 +22,7 @@ from agentcdr.records import CallRecord, Cursor, ReportRequest, Row
 from agentcdr.store import CallStore, open_call_store
 from agentcdr.store.sql.schema import LATEST
 from agentcdr.store.sql.sqlite import SQLiteStore
-from agentcdr.store.urls import mysql_connect_kwargs, parse_server_url, postgres_connect_kwargs
+from agentcdr.store.sql.urls import mysql_connect_kwargs, parse_server_url, postgres_connect_kwargs
 
 T = TypeVar("T")
 UTC = ZoneInfo("UTC")
@@ -569,8 +569,11 @@ def test_a_missing_driver_names_the_extra(
     url: str, module: str, extra: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, module, None)
-    store_module = {"postgres": "postgres", "mysql": "mariadb"}[extra]
-    monkeypatch.delitem(sys.modules, f"agentcdr.store.sql.{store_module}", raising=False)
+    modules = {"postgres": ["sql.postgres"], "mysql": ["sql.mariadb", "mysql"]}[extra]
+    for name in modules:  # as if never imported: the driver's import runs again
+        monkeypatch.delitem(sys.modules, f"agentcdr.store.{name}", raising=False)
+        package, _, module = f"agentcdr.store.{name}".rpartition(".")
+        monkeypatch.delattr(sys.modules[package], module, raising=False)
     with pytest.raises(ConfigError, match=rf"pip install 'agentcdr\[{extra}\]'"):
         open_call_store(url)
 
@@ -648,9 +651,9 @@ def test_bad_urls_are_config_errors(url: str, message: str) -> None:
 def test_mysql_reads_in_keyset_pages_that_lose_and_repeat_nothing(
     mysql_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentcdr.store.sql import mariadb as mysql
+    from agentcdr.store import stream
 
-    monkeypatch.setattr(mysql, "PAGE_ROWS", 4)  # pages of 4 rows, batches of 3: never aligned
+    monkeypatch.setattr(stream, "PAGE_ROWS", 4)  # pages of 4 rows, batches of 3: never aligned
     many = [
         CallRecord(f"k{i:02d}", "agent", 1_747_000_000 + i // 3, "SALE", "555", "", "DIALER",
                    i, i, "CALLER", "GAL", "GALSERVERS", "SERVERS")

@@ -19,8 +19,9 @@ import pytest
 from agentcdr.errors import ConfigError, InvalidValue, ReadOnlyStore
 from agentcdr.records import ApiUser, Cursor, ReportRequest
 from agentcdr.settings import Settings
-from agentcdr.store import open_call_store
-from agentcdr.store.vicidial.logins import VicidialLogins, eksblowfish
+from agentcdr.store import mysql, open_call_store
+from agentcdr.store.vicidial.eksblowfish import eksblowfish
+from agentcdr.store.vicidial.logins import VicidialLogins
 from agentcdr.store.vicidial.store import VicidialStore
 from tests.vicidial_schema import create_vicidial, execute
 
@@ -206,6 +207,23 @@ def test_archive_union_pages_and_orders(vicidial_url: str) -> None:
     assert pages(vicidial_url, backwards, 4, inbound=True) == everything[::-1]
 
 
+def test_reports_are_read_in_keyset_pages_that_lose_and_repeat_nothing(
+    vicidial_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcdr.store import stream
+
+    # Pages of 2 rows and batches of 3 never align; ties in answer time (O2, O3) straddle a
+    # page boundary in one order or the other.
+    monkeypatch.setattr(stream, "PAGE_ROWS", 2)
+    everything = [C1, *DAY_WITH_INBOUND[1:], D12, C4, A1, A2]
+    full = request("2025-01-01", "2025-05-13")
+    assert report(vicidial_url, full, chunk_rows=3, inbound=True) == everything
+    backwards = request("2025-01-01", "2025-05-13", order="asc")
+    assert report(vicidial_url, backwards, chunk_rows=3, inbound=True) == everything[::-1]
+    limited = request("2025-05-13", limit=3)
+    assert report(vicidial_url, limited, chunk_rows=3) == DAY[:4]  # limit + 1
+
+
 def test_no_archive_table_is_fine(vicidial_url: str, mysql_url: str) -> None:
     execute(mysql_url, "DROP TABLE vicidial_log_archive")
     assert report(vicidial_url, request("2025-04-30", "2025-05-13")) == [*DAY, D12]
@@ -301,13 +319,13 @@ def test_sessions_refuse_writes(vicidial_url: str) -> None:
                     await cur.execute("INSERT INTO vicidial_statuses (status) VALUES ('HACK')")
             assert info.value.args[0] == 1792  # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
         # Even outside an explicit transaction, the session is read-only.
-        conn = await store._pool.acquire()
+        conn = await store._acquire()
         try:
             with pytest.raises(Exception, match="READ ONLY"):
                 async with conn.cursor() as cur:
                     await cur.execute("DELETE FROM vicidial_log")
         finally:
-            store._pool.release(conn, reusable=False)
+            mysql.discard(store._live_pool(), conn)
         assert await store.count_calls() == 13
         return tuple(flags)
 
@@ -437,6 +455,28 @@ def test_login_with_pass_hash(mysql_url: str, cost: int) -> None:
     # With pass_hash on, the plain column no longer counts, and neither does the hash itself.
     assert login(url, "cscmgr", "csc-pass") is None
     assert login(url, "galmgr", stored) is None
+
+
+# crypt_blowfish's published known-answer vectors ($2a$, cost 5).
+KNOWN_ANSWERS = [
+    (b"U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"),
+    (b"U*U*", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"),
+    (b"U*U*U", "$2a$05$XXXXXXXXXXXXXXXXXXXXXOAcXxm9kjPGEMsLznoKqmqw7tc8WCx4a"),
+    (b"", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.7uG0VCzI2bS7j6ymqJi9CdcdxiRTWNy"),
+]
+
+
+def from_bcrypt64(text: str) -> bytes:
+    standard = text.encode().translate(bytes.maketrans(BCRYPT_B64, STANDARD_B64))
+    return base64.b64decode(standard + b"=" * (-len(standard) % 4))
+
+
+@pytest.mark.parametrize(("password", "expected"), KNOWN_ANSWERS)
+def test_eksblowfish_known_answers(password: bytes, expected: str) -> None:
+    cost, salt, digest = int(expected[4:6]), expected[7:29], expected[29:]
+    # 22 characters of bcrypt base64 carry 16 bytes and 4 spare bits.
+    raw_salt = from_bcrypt64(salt)[:16]
+    assert to_bcrypt64(eksblowfish(password, raw_salt, cost))[:31] == digest
 
 
 @pytest.mark.parametrize("cost", [4, 5])

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from agentcdr.store.urls import mysql_connect_kwargs
+from agentcdr.store.sql.urls import mysql_connect_kwargs
 
 # The columns vicidial_statuses and vicidial_campaign_statuses share.
 _STATUS_FLAGS = """human_answered ENUM('Y','N') NOT NULL DEFAULT 'N',

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from agentcdr.errors import ConfigError
-from agentcdr.store.sql.users import UserTable
+from agentcdr.store.sql.users import Statements
 
 _COLUMNS: Final = "id, kind, name, source, started_at, inserted, updated, unchanged, removed_at"
 
@@ -33,7 +33,7 @@ class ImportEntry:
 class SQLImports:
     """The record of imports of an SQL store (the store gives its dialect and statements)."""
 
-    def __init__(self, store: UserTable) -> None:
+    def __init__(self, store: Statements) -> None:
         self._store = store
         self._mark = store.dialect.placeholders(1)[0]
 

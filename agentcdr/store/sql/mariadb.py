@@ -1,56 +1,35 @@
-"""agentcdr's store on MariaDB (10.3 or later; tested on 10.11) or MySQL 8, through asyncmy.
+"""agentcdr's store on MariaDB (10.3 or later; tested on 10.11) or MySQL 8, through asyncmy
+(``agentcdr.store.mysql``: pool, flavour, errors).
 
-Reports are read in keyset pages of ``PAGE_ROWS`` rows inside one read-only transaction
-(one consistent snapshot), each page read whole: asyncmy reads a streamed result off the
-socket as fast as the server sends it, with no flow control, so streaming one big result
-into a slower encoder piled the rows up in memory (1 GB for a 30-day XML report:
-docs/benchmarks.md, finding 4).
-A page ends where the next begins (answer time and id, as the API's own cursors), so pages
-lose and repeat nothing. Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE``
+Reports are read in keyset pages (``store.stream.KeysetPages``) inside one read-only
+transaction, one consistent snapshot: asyncmy has no flow control, so streaming one big
+result into a slower encoder piled the rows up in memory (1 GB for a 30-day XML report:
+docs/benchmarks.md, finding 4). Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE``
 statements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, Final
 
-import asyncmy
-from asyncmy.errors import IntegrityError, InterfaceError, MySQLError, OperationalError
-
 from agentcdr.errors import DatabaseUnavailable
-from agentcdr.records import COL, COLUMNS, Cursor, ReportRequest, Row
-from agentcdr.store.sql.query import report_query
-from agentcdr.store.sql.rows import (
-    CALL_COLUMN_COUNT,
-    CALL_COLUMNS,
-    TIME_LIMIT,
-    UNREADABLE,
-    VALUE_COLUMNS,
-)
+from agentcdr.records import COLUMNS, ReportRequest, Row
+from agentcdr.store import mysql
+from agentcdr.store.sql.query import QueryHooks, report_query
+from agentcdr.store.sql.rows import CALL_COLUMN_COUNT, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import MYSQL, migrate
-from agentcdr.store.sql.server import BatchRowStream, BatchWriter, ServerStore
-from agentcdr.store.urls import mysql_connect_kwargs
+from agentcdr.store.sql.server import BatchWriter, ServerStore
+from agentcdr.store.stream import KeysetPages
 
 # Strict: a value that does not fit is an error, never silently cut; and a table is InnoDB
-# or nothing (MyISAM has no transactions).
-_SQL_MODE: Final = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION"
-# Notes ("table already exists" from CREATE TABLE IF NOT EXISTS) are not problems; the driver
-# would log each one as a warning.
-_SESSION: Final = f"SET SESSION sql_mode = '{_SQL_MODE}', sql_notes = 0"
+# or nothing (MyISAM has no transactions). Notes ("table already exists" from CREATE TABLE
+# IF NOT EXISTS) are not problems; the driver would log each one as a warning.
+_SESSION: Final = ("sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'", "sql_notes = 0")
 # GET_LOCK names are server-wide: name the lock after the database, so that agentcdr
 # databases sharing a server migrate independently.
 _LOCK_NAME: Final = "LEFT(CONCAT('agentcdr.migrate.', DATABASE()), 64)"
 _LOCK_WAIT_SECONDS: Final = 600
-# Server errors of a statement stopped by max_statement_time (MariaDB) or
-# MAX_EXECUTION_TIME (MySQL).
-_TIME_LIMIT_ERRORS: Final = frozenset({1969, 3024})
-
-# Server errors of a database that takes no writes: --read-only (1290), read_only mode (1836),
-# a command the user has no grant for (1142).
-_REFUSALS: Final = frozenset({1290, 1836, 1142})
-
 _INTEGER_COLUMNS: Final = frozenset(c.store for c in COLUMNS if c.integer)
 # Where VALUE_COLUMNS stand in a row of CALL_COLUMNS.
 _VALUES: Final = slice(2, 2 + len(VALUE_COLUMNS))
@@ -63,8 +42,6 @@ _VALUES: Final = slice(2, 2 + len(VALUE_COLUMNS))
 # for incremental syncs, where a recent updatedSince makes it the best one.
 # Measured plans: docs/deploying.md, "Query plans".
 _REPORT_INDEXES: Final = "calls_answer, calls_portfolio, calls_agent, calls_profile"
-_FROM: Final = "FROM calls "
-PAGE_ROWS: Final = 10_000
 
 
 def _same(column: str) -> str:
@@ -86,73 +63,45 @@ UPSERT: Final = (
 )
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OperationalError) and exc.args and exc.args[0] in _TIME_LIMIT_ERRORS:
-        return TIME_LIMIT
-    return UNREADABLE
+class _MySQLRows:
+    """The report on one connection, as keyset pages inside one read-only transaction (a
+    ``BatchSource``)."""
 
+    def __init__(self, pool: Any, conn: Any, request: ReportRequest, hooks: QueryHooks) -> None:
+        self._pool = pool
+        self._conn = conn
+        self._cursor = conn.cursor()
+        self._hooks = hooks
+        self._pages = KeysetPages(self._page, request)
+        self._started = False
 
-class MySQLRowStream(BatchRowStream):
-    """A report read page by page (see the module's docstring)."""
+    async def _page(self, request: ReportRequest) -> list[Row]:
+        sql, params = report_query(request, MYSQL, self._hooks)
+        await self._cursor.execute(sql, params)
+        return list(await self._cursor.fetchall())
 
-    def paging(self, store: MySQLStore, request: ReportRequest) -> None:
-        self._store = store
-        self._request = request
-        self._buffer: list[Row] = []
-        self._last: Row = ()
-        self._pages_done = False
-        # With a limit the report needs limit + 1 rows (the extra one says "more remain").
-        self._wanted = None if request.limit is None else request.limit + 1
-        self._read = 0
-
-    async def page(self) -> list[Row]:
-        """The next page of the report, or [] after the last one."""
-        size = PAGE_ROWS if self._wanted is None else min(PAGE_ROWS, self._wanted - self._read)
-        if size <= 0:
-            self._pages_done = True
-        if self._pages_done:
-            return []
-        request = self._request
-        if self._read:
-            last = self._last
-            request = replace(request, cursor=Cursor(last[COL["answer_ts"]], last[COL["id"]]))
-        sql, params = report_query(replace(request, limit=size - 1), MYSQL)
-        sql = self._store.report_sql(sql, updated_since=request.updated_since is not None)
+    async def fetch(self, rows: int) -> Sequence[Row]:
         try:
-            await self._cursor.execute(sql, params)
-            rows: list[Row] = list(await self._cursor.fetchall())
-        except (MySQLError, OSError) as exc:
-            raise DatabaseUnavailable(_describe(exc)) from exc
-        self._read += len(rows)
-        self._pages_done = len(rows) < size
-        if rows:
-            self._last = rows[-1]
-        return rows
+            if not self._started:
+                self._started = True
+                await self._cursor.execute("START TRANSACTION READ ONLY")
+            return await self._pages.fetch(rows)
+        except mysql.DRIVER_ERRORS as exc:
+            raise mysql.unavailable(exc) from exc
 
-    async def prefetch(self) -> None:
-        """Reads the first batch, so that a failing query fails before the response starts."""
-        self._first = await self._fetch(self._chunk_rows)
-        self._done = len(self._first) < self._chunk_rows
-
-    async def _fetch(self, rows: int) -> Sequence[Row]:
-        while len(self._buffer) < rows and not self._pages_done:
-            self._buffer.extend(await self.page())
-        batch, self._buffer = self._buffer[:rows], self._buffer[rows:]
-        return batch
-
-    async def _release(self, exhausted: bool) -> None:
+    async def release(self, exhausted: bool) -> None:
         try:
             await self._cursor.close()
             await self._conn.rollback()  # ends the read-only transaction
         except BaseException as exc:
             # Cancelled or failed halfway through: the connection's state is unknown.
             self._conn.close()
-            if not isinstance(exc, MySQLError | OSError):
+            if not isinstance(exc, mysql.DRIVER_ERRORS):
                 raise
         finally:
             # Not awaited: Pool.release does its work at once, so a cancellation cannot
             # come between the report and giving its connection back.
-            self._owner.release(self._conn)
+            self._pool.release(self._conn)
 
 
 class _MySQLWriter(BatchWriter):
@@ -225,30 +174,22 @@ class _MigrationSession:
 
 class MySQLStore(ServerStore):
     dialect = MYSQL
-    connection_errors = (OSError, OperationalError, InterfaceError)
-    duplicate_errors = (IntegrityError,)
+    connection_errors = mysql.CONNECTION_ERRORS
+    duplicate_errors = mysql.DUPLICATE_ERRORS
 
     def __init__(self, url: str, statement_timeout: float = 600.0) -> None:
         super().__init__(url, statement_timeout)
-        self._mariadb = True
+        self._hooks = QueryHooks()
 
     async def _connect(self) -> None:
-        self._pool = await asyncmy.create_pool(
-            minsize=1,
-            maxsize=self.server.pool_size,
-            # Below the servers' default wait_timeout of 8 hours.
-            pool_recycle=3600,
-            # Every statement commits on its own; the writer opens its transaction itself.
-            # (The pool also drops any connection returned inside a transaction.)
-            autocommit=True,
-            init_command=_SESSION,
-            # With a statement cache asyncmy sends a batch of rows to MariaDB in one binary
-            # COM_STMT_BULK_EXECUTE instead of escaped text: imports ran 1.7x faster.
-            stmt_cache_size=32,
-            **mysql_connect_kwargs(self.url),
+        # With a statement cache asyncmy sends a batch of rows to MariaDB in one binary
+        # COM_STMT_BULK_EXECUTE instead of escaped text: imports ran 1.7x faster.
+        self._pool = await mysql.create_pool(
+            self.url, self.server.pool_size, _SESSION, stmt_cache_size=32
         )
         async with self._pool.acquire() as conn:
-            self._mariadb = "mariadb" in conn.get_server_info().lower()
+            flavour = mysql.flavour_of(conn)
+        self._hooks = report_hooks(flavour, self.statement_timeout)
 
     async def _migrate(self) -> None:
         # MySQL commits around every DDL statement, so a transaction cannot hold the lock:
@@ -266,8 +207,7 @@ class MySQLStore(ServerStore):
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.close()
-            await pool.wait_closed()
+            await mysql.close_pool(pool)
 
     async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.connection() as conn, conn.cursor() as cursor:
@@ -278,35 +218,8 @@ class MySQLStore(ServerStore):
         async with self.connection() as conn, conn.cursor() as cursor:
             return int(await cursor.execute(sql, tuple(params) or None))
 
-    def report_sql(self, sql: str, updated_since: bool) -> str:
-        """The report SQL with its index hint and under the statement time limit.
-
-        Both come from constants and settings, never from request values.
-        """
-        if sql.count(_FROM) != 1:
-            raise AssertionError(f"cannot place the index hint in: {sql}")
-        indexes = _REPORT_INDEXES + (", calls_updated" if updated_since else "")
-        sql = sql.replace(_FROM, f"FROM calls FORCE INDEX ({indexes}) ")
-        if self._mariadb:
-            return f"SET STATEMENT max_statement_time = {self.statement_timeout:g} FOR {sql}"
-        hint = f"/*+ MAX_EXECUTION_TIME({max(1, int(self.statement_timeout * 1000))}) */"
-        return sql.replace("SELECT ", f"SELECT {hint} ", 1)
-
-    async def _stream(
-        self, conn: Any, request: ReportRequest, chunk_rows: int, deadline: float
-    ) -> MySQLRowStream:
-        cursor = conn.cursor()
-        stream = MySQLRowStream(self._pool, conn, cursor, chunk_rows, deadline, [])
-        stream.paging(self, request)
-        try:
-            await cursor.execute("START TRANSACTION READ ONLY")
-            await stream.prefetch()
-        except BaseException as exc:
-            await self._discard(conn)
-            if isinstance(exc, MySQLError | OSError):
-                raise DatabaseUnavailable(_describe(exc)) from exc
-            raise
-        return stream
+    def _rows(self, conn: Any, request: ReportRequest) -> _MySQLRows:
+        return _MySQLRows(self._live_pool(), conn, request, self._hooks)
 
     async def _begin(self, conn: Any, source: str) -> BatchWriter:
         cursor = conn.cursor()
@@ -329,8 +242,14 @@ class MySQLStore(ServerStore):
 
     @staticmethod
     def refuses_writes(exc: BaseException) -> bool:
-        return isinstance(exc, MySQLError) and bool(exc.args) and exc.args[0] in _REFUSALS
+        return mysql.refuses_writes(exc)
 
     async def _discard(self, conn: Any) -> None:
-        conn.close()
-        await self._live_pool().release(conn)
+        mysql.discard(self._live_pool(), conn)
+
+
+def report_hooks(flavour: mysql.Flavour, statement_timeout: float) -> QueryHooks:
+    """The report query's index choice and time limit on this server (from constants and
+    settings, never from request values)."""
+    prefix, hint = mysql.statement_time_limit(flavour, statement_timeout)
+    return QueryHooks(prefix, hint, _REPORT_INDEXES, _REPORT_INDEXES + ", calls_updated")

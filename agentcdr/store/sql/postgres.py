@@ -17,16 +17,11 @@ import asyncpg  # type: ignore[import-untyped]
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
 from agentcdr.store.sql.query import report_query
-from agentcdr.store.sql.rows import (
-    CALL_COLUMN_NAMES,
-    CALL_COLUMNS,
-    TIME_LIMIT,
-    UNREADABLE,
-    VALUE_COLUMNS,
-)
+from agentcdr.store.sql.rows import CALL_COLUMN_NAMES, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import POSTGRESQL, migrate
-from agentcdr.store.sql.server import BatchRowStream, BatchWriter, ServerStore
-from agentcdr.store.urls import postgres_connect_kwargs
+from agentcdr.store.sql.server import BatchWriter, ServerStore
+from agentcdr.store.sql.urls import postgres_connect_kwargs
+from agentcdr.store.stream import TIME_LIMIT, UNREADABLE
 
 # pg_advisory_xact_lock key of migrations ("agentcdr" as a big-endian integer). Advisory
 # locks are per database, so two agentcdr databases on one server do not wait on each other.
@@ -85,17 +80,34 @@ async def _give_back(pool: Any, conn: Any) -> None:
         await pool.release(conn)
 
 
-class PostgresRowStream(BatchRowStream):
-    async def _fetch(self, rows: int) -> Sequence[Row]:
+class _PostgresRows:
+    """A report read from a server-side cursor inside a read-only transaction, a batch per
+    round trip (a ``BatchSource``)."""
+
+    def __init__(self, pool: Any, conn: Any, request: ReportRequest, limit_ms: int) -> None:
+        self._pool = pool
+        self._conn = conn
+        self._request = request
+        self._limit_ms = limit_ms
+        self._cursor: Any = None
+
+    async def fetch(self, rows: int) -> Sequence[Row]:
         try:
+            if self._cursor is None:
+                sql, params = report_query(self._request, POSTGRESQL)
+                # One round trip; the limit comes from settings, never from the request.
+                await self._conn.execute(
+                    f"BEGIN READ ONLY; SET LOCAL statement_timeout = {self._limit_ms}"
+                )
+                self._cursor = await self._conn.cursor(sql, *params)
             return list(map(tuple, await self._cursor.fetch(rows)))
         except _DB_ERRORS as exc:
             raise DatabaseUnavailable(_describe(exc)) from exc
 
-    async def _release(self, exhausted: bool) -> None:
+    async def release(self, exhausted: bool) -> None:
         # Rolling back closes the portal, finished or not.
         with suppress(*_DB_ERRORS):
-            await _give_back(self._owner, self._conn)
+            await _give_back(self._pool, self._conn)
 
 
 class _PostgresWriter(BatchWriter):
@@ -189,25 +201,9 @@ class PostgresStore(ServerStore):
         count = status.rsplit(" ", 1)[-1]
         return int(count) if count.isdigit() else 0
 
-    async def _stream(
-        self, conn: Any, request: ReportRequest, chunk_rows: int, deadline: float
-    ) -> PostgresRowStream:
-        sql, params = report_query(request, POSTGRESQL)
-        pool = self._live_pool()
-        try:
-            # One round trip; the limit comes from settings, never from the request.
-            limit_ms = max(1, int(self.statement_timeout * 1000))
-            await conn.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {limit_ms}")
-            cursor = await conn.cursor(sql, *params)
-            first = list(map(tuple, await cursor.fetch(chunk_rows)))
-        except _DB_ERRORS as exc:
-            with suppress(*_DB_ERRORS):
-                await _give_back(pool, conn)
-            raise DatabaseUnavailable(_describe(exc)) from exc
-        except BaseException:
-            await _give_back(pool, conn)
-            raise
-        return PostgresRowStream(pool, conn, cursor, chunk_rows, deadline, first)
+    def _rows(self, conn: Any, request: ReportRequest) -> _PostgresRows:
+        limit_ms = max(1, int(self.statement_timeout * 1000))
+        return _PostgresRows(self._live_pool(), conn, request, limit_ms)
 
     async def _begin(self, conn: Any, source: str) -> BatchWriter:
         await conn.execute(f"BEGIN; {STAGING_TABLE}")

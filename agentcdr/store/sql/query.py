@@ -6,7 +6,8 @@ parameter. Column and sort names come from the constants below, never from the r
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from agentcdr.records import ReportRequest
 from agentcdr.store.sql.rows import SELECT_COLUMNS
@@ -32,7 +33,32 @@ class _Params:
         return f"{column} IN ({', '.join(self.add(*values))})"
 
 
-def report_query(request: ReportRequest, dialect: Dialect) -> tuple[str, list[Any]]:
+@dataclass(frozen=True)
+class QueryHooks:
+    """What a database adds to the report query: text from constants and settings only.
+
+    ``prefix`` stands before the statement (MariaDB's ``SET STATEMENT … FOR``), ``hint``
+    right after ``SELECT`` (MySQL's optimizer hints), and ``indexes`` are the only indexes
+    the plan may use (MariaDB/MySQL ``FORCE INDEX``; ``updated_indexes`` when the request
+    has ``updatedSince``).
+    """
+
+    prefix: str = ""
+    hint: str = ""
+    indexes: str = ""
+    updated_indexes: str = ""
+
+    def table(self, request: ReportRequest) -> str:
+        indexes = self.updated_indexes if request.updated_since is not None else self.indexes
+        return f"calls FORCE INDEX ({indexes})" if indexes else "calls"
+
+
+PLAIN: Final = QueryHooks()
+
+
+def report_query(
+    request: ReportRequest, dialect: Dialect, hooks: QueryHooks = PLAIN
+) -> tuple[str, list[Any]]:
     """SQL and parameters for a report request. The caller handles ``tenants == ()``."""
     p = _Params(dialect)
     desc = request.order == "desc"
@@ -68,8 +94,8 @@ def report_query(request: ReportRequest, dialect: Dialect) -> tuple[str, list[An
         where.append(f"(answer_ts {op} {ts} OR id {op} {row_id})")
     direction = "DESC" if desc else "ASC"
     sql = (
-        f"SELECT {SELECT_COLUMNS} FROM calls WHERE {' AND '.join(where)} "
-        f"ORDER BY answer_ts {direction}, id {direction}"
+        f"{hooks.prefix}SELECT {hooks.hint}{SELECT_COLUMNS} FROM {hooks.table(request)} "
+        f"WHERE {' AND '.join(where)} ORDER BY answer_ts {direction}, id {direction}"
     )
     if request.limit is not None:
         # One row more than asked, to learn whether a next page exists.

@@ -8,7 +8,6 @@ SQLite reference store does by construction.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -16,14 +15,15 @@ from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any, ClassVar, Final
 
 from agentcdr.errors import DatabaseUnavailable, ReadOnlyStore
-from agentcdr.records import CallRecord, ReportRequest, Row
+from agentcdr.records import CallRecord, ReportRequest
 from agentcdr.settings import mask_url
 from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
 from agentcdr.store.sql.imports import SQLImports
-from agentcdr.store.sql.rows import TIME_LIMIT, import_sql, record_params, unique_batches
+from agentcdr.store.sql.rows import import_sql, record_params, unique_batches
 from agentcdr.store.sql.schema import LATEST, Dialect, newer_schema
+from agentcdr.store.sql.urls import ServerURL, parse_server_url
 from agentcdr.store.sql.users import SQLUsers
-from agentcdr.store.urls import ServerURL, parse_server_url
+from agentcdr.store.stream import BatchSource, BatchStream
 
 
 class BatchWriter(ABC):
@@ -87,85 +87,6 @@ class BatchWriter(ABC):
         return self._counts
 
 
-class BatchRowStream(ABC):
-    """A report read from an open cursor whose first batch is already fetched.
-
-    ``owner`` is what the connection goes back to (a pool, or the SQLite store). The
-    database enforces the statement time limit on each step; the stream also stops at the
-    report's overall deadline.
-    """
-
-    def __init__(
-        self,
-        owner: Any,
-        conn: Any,
-        cursor: Any,
-        chunk_rows: int,
-        deadline: float,
-        first: Sequence[Row],
-    ) -> None:
-        self._owner = owner
-        self._conn = conn
-        self._cursor = cursor
-        self._first = first
-        self._chunk_rows = chunk_rows
-        self._deadline = deadline
-        # A short first batch means the cursor is already exhausted.
-        self._done = len(first) < chunk_rows
-        self._open = True
-        self._pending: asyncio.Future[Sequence[Row]] | None = None
-
-    @abstractmethod
-    async def _fetch(self, rows: int) -> Sequence[Row]:
-        """The next batch; raises ``DatabaseUnavailable`` on a database error."""
-
-    @abstractmethod
-    async def _release(self, exhausted: bool) -> None:
-        """Give the connection back (or drop it, when rows are still in flight)."""
-
-    async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
-        # The next batch is read while the current one is encoded and sent: otherwise the
-        # database idles while the worker encodes, and the worker while the database reads
-        # (docs/benchmarks.md, finding 3: about a tenth of a 30-day report on PostgreSQL).
-        try:
-            if not self._done:
-                self._prefetch()
-            if self._first:
-                yield self._first
-            while self._pending is not None:
-                if time.monotonic() > self._deadline:
-                    raise DatabaseUnavailable(TIME_LIMIT)
-                batch = await self._pending
-                self._pending = None
-                self._done = len(batch) < self._chunk_rows
-                if not self._done:
-                    self._prefetch()
-                if batch:
-                    yield batch
-                # A batch may come from a buffer without any wait for I/O: let other
-                # requests run between batches all the same.
-                await asyncio.sleep(0)
-        finally:
-            await self.aclose()
-
-    def _prefetch(self) -> None:
-        self._pending = asyncio.ensure_future(self._fetch(self._chunk_rows))
-
-    async def aclose(self) -> None:
-        if self._pending is not None:
-            # Stopped early (a client gone, an error): the read in flight is abandoned
-            # before the connection is given back, never left running on it.
-            pending, self._pending = self._pending, None
-            pending.cancel()
-            await asyncio.wait([pending])  # without raising the abandoned read's error
-            if not pending.cancelled():
-                pending.exception()  # retrieved: not an unhandled error
-            self._done = False
-        if self._open:
-            self._open = False
-            await self._release(self._done)
-
-
 # Where information_schema finds the store's own tables.
 _CURRENT_SCHEMA: Final = {"postgresql": "current_schema()", "mysql": "DATABASE()"}
 
@@ -210,11 +131,9 @@ class ServerStore(ABC):
         """Run one statement in its own transaction; return the affected row count."""
 
     @abstractmethod
-    async def _stream(
-        self, conn: Any, request: ReportRequest, chunk_rows: int, deadline: float
-    ) -> BatchRowStream:
-        """Run the report query on ``conn`` up to its first batch; on failure give ``conn``
-        back and raise ``DatabaseUnavailable``."""
+    def _rows(self, conn: Any, request: ReportRequest) -> BatchSource:
+        """The report's rows on ``conn``: the query runs at the first fetch, and releasing
+        gives ``conn`` back in every case."""
 
     @abstractmethod
     async def _begin(self, conn: Any, source: str) -> BatchWriter:
@@ -310,9 +229,10 @@ class ServerStore(ABC):
     async def count_calls(self) -> int:
         return int((await self.fetch_rows("SELECT COUNT(*) FROM calls"))[0][0])
 
-    async def report(self, request: ReportRequest, chunk_rows: int) -> BatchRowStream:
+    async def report(self, request: ReportRequest, chunk_rows: int) -> BatchStream:
         deadline = time.monotonic() + self.statement_timeout
-        return await self._stream(await self._acquire(), request, chunk_rows, deadline)
+        rows = self._rows(await self._acquire(), request)
+        return await BatchStream.open(rows, chunk_rows, deadline=deadline, read_ahead=True)
 
     @asynccontextmanager
     async def writer(

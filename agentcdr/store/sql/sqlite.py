@@ -33,6 +33,7 @@ from agentcdr.store.sql.rows import (
 )
 from agentcdr.store.sql.schema import SQLITE, migrate
 from agentcdr.store.sql.users import SQLUsers
+from agentcdr.store.stream import TIME_LIMIT, UNREADABLE, BatchStream
 
 _OPEN_IMPORT, _CLOSE_IMPORT = import_sql(SQLITE.placeholders(4))
 _INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop
@@ -102,54 +103,52 @@ class _MigrationSession:
         return self._db.execute(sql, params).fetchall()
 
 
-class SQLiteRowStream:
+class _SQLiteRows:
+    """The rows of one report query on one connection (a ``BatchSource``). The first fetch
+    runs the statement: its first step, where SQLite may sort, is tried on the event loop
+    under a small time budget and, past it, interrupted and run again in a worker thread."""
+
     def __init__(
-        self,
-        store: SQLiteStore,
-        conn: _Conn,
-        cursor: sqlite3.Cursor,
-        chunk_rows: int,
-        deadline: float,
-        first: list[Row],
+        self, store: SQLiteStore, conn: _Conn, sql: str, params: list[Any], deadline: float
     ) -> None:
         self._store = store
         self._conn = conn
-        self._cursor: sqlite3.Cursor | None = cursor
-        self._chunk_rows = chunk_rows
+        self._sql = sql
+        self._params = params
         self._deadline = deadline
-        self._first = first
+        self._cursor: sqlite3.Cursor | None = None
 
-    async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
+    async def _execute(self) -> sqlite3.Cursor:
+        db, deadline = self._conn.db, self._deadline
+        self._conn.deadline.at = min(deadline, time.monotonic() + _INLINE_BUDGET)
         try:
-            if self._first:
-                yield self._first
-            while self._cursor is not None:
-                # Let other requests run between chunks (the first went out at once).
-                await asyncio.sleep(0)
-                self._conn.deadline.at = self._deadline
-                try:
-                    batch = self._cursor.fetchmany(self._chunk_rows)
-                except sqlite3.OperationalError as exc:
-                    raise DatabaseUnavailable(_describe(exc)) from exc
-                finally:
-                    self._conn.deadline.at = float("inf")
-                if not batch:
-                    break
-                yield batch
-        finally:
-            await self.aclose()
+            return db.execute(self._sql, self._params)
+        except sqlite3.OperationalError as exc:
+            if "interrupted" not in str(exc) or deadline <= time.monotonic():
+                raise
+        # A long first step (a sort): finish it off the event loop.
+        self._conn.deadline.at = deadline
+        return await asyncio.to_thread(db.execute, self._sql, self._params)
 
-    async def aclose(self) -> None:
+    async def fetch(self, rows: int) -> Sequence[Row]:
+        try:
+            if self._cursor is None:
+                self._cursor = await self._execute()
+            self._conn.deadline.at = self._deadline
+            return self._cursor.fetchmany(rows)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(_describe(exc)) from exc
+        finally:
+            self._conn.deadline.at = float("inf")
+
+    async def release(self, exhausted: bool) -> None:
         if self._cursor is not None:
             self._cursor.close()
-            self._cursor = None
-            self._store._release(self._conn)
+        self._store._release(self._conn)
 
 
 def _describe(exc: sqlite3.Error) -> str:
-    if "interrupted" in str(exc):
-        return "The report query ran past the statement time limit"
-    return "The database cannot be read; try again later"
+    return TIME_LIMIT if "interrupted" in str(exc) else UNREADABLE
 
 
 class SQLiteStore:
@@ -253,28 +252,11 @@ class SQLiteStore:
             return int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
 
     # -- reports ---------------------------------------------------------------------------
-    async def report(self, request: ReportRequest, chunk_rows: int) -> SQLiteRowStream:
+    async def report(self, request: ReportRequest, chunk_rows: int) -> BatchStream:
         sql, params = report_query(request, SQLITE)
-        conn = self._acquire()
         deadline = time.monotonic() + self.statement_timeout
-        try:
-            conn.deadline.at = min(deadline, time.monotonic() + _INLINE_BUDGET)
-            try:
-                cursor = conn.db.execute(sql, params)
-            except sqlite3.OperationalError as exc:
-                if "interrupted" not in str(exc) or deadline <= time.monotonic():
-                    raise
-                # A long first step (a sort): finish it off the event loop.
-                conn.deadline.at = deadline
-                cursor = await asyncio.to_thread(conn.db.execute, sql, params)
-            conn.deadline.at = deadline
-            first = cursor.fetchmany(chunk_rows)
-        except sqlite3.Error as exc:
-            self._release(conn)
-            raise DatabaseUnavailable(_describe(exc)) from exc
-        finally:
-            conn.deadline.at = float("inf")
-        return SQLiteRowStream(self, conn, cursor, chunk_rows, deadline, first)
+        rows = _SQLiteRows(self, self._acquire(), sql, params, deadline)
+        return await BatchStream.open(rows, chunk_rows, deadline=deadline)
 
     # -- writes ----------------------------------------------------------------------------
     @asynccontextmanager

@@ -64,8 +64,9 @@ class UserSQL:
         return sql, tuple(values)
 
 
-class UserTable(Protocol):
-    """What a store offers ``SQLUsers``: its dialect and two plain statements."""
+class Statements(Protocol):
+    """What an SQL store offers ``SQLUsers`` and ``SQLImports``: its dialect and plain
+    statements."""
 
     @property
     def dialect(self) -> Dialect: ...
@@ -83,7 +84,7 @@ class UserTable(Protocol):
 class SQLUsers:
     """API users in the ``api_users`` table of an SQL store."""
 
-    def __init__(self, store: UserTable) -> None:
+    def __init__(self, store: Statements) -> None:
         self._store = store
         self._sql = UserSQL(store.dialect)
 

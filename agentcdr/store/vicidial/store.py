@@ -6,15 +6,19 @@ and every read is a ``START TRANSACTION READ ONLY``, so even an account with mor
 documented SELECT grants cannot change the dialer's data through agentcdr. The SQL itself is
 in ``vicidial_sql``; logging in with VICIdial users is in ``vicidial_auth``.
 
-Rows stream from an unbuffered server-side cursor (asyncmy ``SSCursor``): a report holds one
-connection until its last row is read, and the first batch is fetched inside ``report()`` so
-a failing query fails before the response starts. Small lookups (which tables exist, the
-oldest live row, the campaign list) are cached for a few minutes: they change rarely, and a
-report must not pay for them every time.
+Connections come from ``agentcdr.store.mysql`` (the pool, the flavour and the errors, shared
+with agentcdr's own MariaDB store), each set read-only with the statement time limit before
+anything runs on it. Reports are read as keyset pages (``store.stream.KeysetPages``, as the
+MariaDB store reads), each page whole, because asyncmy has no flow control; a report holds
+one connection until its last row is read, and the first batch is fetched inside
+``report()`` so a failing query fails before the response starts. Small lookups (which
+tables exist, the oldest live row, the campaign list) are cached for a few minutes: they
+change rarely, and a report must not pay for them every time.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -22,10 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, NoReturn
 from zoneinfo import ZoneInfo
 
-from asyncmy.cursors import SSCursor
-from asyncmy.errors import MySQLError
-
-from agentcdr.errors import ConfigError, InvalidValue, ReadOnlyStore
+from agentcdr.errors import ConfigError, DatabaseUnavailable, InvalidValue, ReadOnlyStore
 from agentcdr.records import ReportRequest, Row, profile_of
 from agentcdr.settings import (
     VICIDIAL_LOAN_COLUMNS,
@@ -34,17 +35,11 @@ from agentcdr.settings import (
     local_zone_name,
     zone,
 )
+from agentcdr.store import mysql
 from agentcdr.store.base import LoginSource, UserStore
-from agentcdr.store.vicidial.connection import (
-    DRIVER_ERRORS,
-    SCHEMES,
-    Cached,
-    Connection,
-    Pool,
-    connect_kwargs,
-    db_error,
-    execute,
-)
+from agentcdr.store.mysql import DRIVER_ERRORS, Connection
+from agentcdr.store.sql.urls import parse_server_url
+from agentcdr.store.stream import BatchStream, KeysetPages, empty_stream
 from agentcdr.store.vicidial.logins import VicidialLogins
 from agentcdr.store.vicidial.sql import (
     AGENT_LOG_TABLES,
@@ -57,6 +52,9 @@ from agentcdr.store.vicidial.sql import (
     report_sql,
 )
 
+log = logging.getLogger("agentcdr.store.vicidial")
+
+SCHEMES: Final = ("vicidial+mysql", "vicidial+mariadb")
 # Tables every report reads; a missing one (or a missing GRANT) fails at start-up.
 REQUIRED_TABLES: Final = (
     "vicidial_log",
@@ -71,54 +69,93 @@ _TABLES_TTL: Final = 300.0  # which tables exist, and the oldest row of each liv
 _CAMPAIGNS_TTL: Final = 60.0
 
 
-class _EmptyStream:
-    async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
-        return
-        yield  # an async generator that yields nothing
+def _plain_url(url: str) -> str:
+    """The ``mysql://`` URL of a ``vicidial+mysql://`` one (a ConfigError if it is not)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in SCHEMES:
+        raise ConfigError(
+            f"not a VICIdial database URL: use vicidial+mysql://user:password@host/asterisk"
+            f" (got {scheme}://…)"
+        )
+    plain = f"mysql://{rest}"
+    if not parse_server_url(plain).database:
+        raise ConfigError("the VICIdial database URL names no database (usually /asterisk)")
+    return plain
 
-    async def aclose(self) -> None:
-        return None
+
+def _unavailable(
+    exc: BaseException, what: str = "read the VICIdial database"
+) -> DatabaseUnavailable:
+    if mysql.ran_past_time_limit(exc):
+        return mysql.unavailable(exc)
+    # Logged for the operator (code and text only: the SQL and its values stay out).
+    code = mysql.error_code(exc)
+    log.warning("could not %s: %s %s", what, code, exc.args[1:] if code else exc)
+    if mysql.denied(exc):
+        return DatabaseUnavailable(
+            "The VICIdial database refused a read; check agentcdr's GRANTs (docs/vicidial.md)"
+        )
+    return DatabaseUnavailable()
 
 
-class VicidialRowStream:
-    def __init__(
-        self,
-        store: VicidialStore,
-        conn: Connection,
-        cursor: Any,
-        chunk_rows: int,
-        convert: Callable[[Sequence[tuple[Any, ...]]], list[Row]],
-        first: list[Row],
-        finished: bool,
-    ) -> None:
+class Cached:
+    """One value kept for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.value: Any = None
+        self.expires = 0.0
+
+    def get(self) -> Any:
+        return self.value if time.monotonic() < self.expires else None
+
+    def put(self, value: Any) -> Any:
+        self.value, self.expires = value, time.monotonic() + self.ttl
+        return value
+
+
+class _VicidialRows:
+    """A report on one connection, as keyset pages inside one read-only transaction (a
+    ``BatchSource``); the first fetch plans the report (tables, campaigns) and a report
+    that can have no rows runs no query."""
+
+    def __init__(self, store: VicidialStore, conn: Connection, request: ReportRequest) -> None:
         self._store = store
-        self._conn: Connection | None = conn
-        self._cursor = cursor
-        self._chunk_rows = chunk_rows
-        self._convert = convert
-        self._first = first
-        self._finished = finished
+        self._conn = conn
+        self._request = request
+        self._pages: KeysetPages | None = None
+        self._plan: Plan | None = None
+        self._started = False
+        self._convert = store._converter()
 
-    async def __aiter__(self) -> AsyncIterator[Sequence[Row]]:
+    async def _page(self, request: ReportRequest) -> list[Row]:
+        assert self._plan is not None
+        sql, params = report_sql(request, self._plan)
+        return self._convert(await mysql.fetch_all(self._conn, sql, params))
+
+    async def fetch(self, rows: int) -> Sequence[Row]:
         try:
-            if self._first:
-                yield self._first
-            while not self._finished:
-                try:
-                    batch = await self._cursor.fetchmany(self._chunk_rows)
-                except DRIVER_ERRORS as exc:
-                    raise db_error(exc) from exc
-                if len(batch) < self._chunk_rows:
-                    self._finished = True
-                if batch:
-                    yield self._convert(batch)
-        finally:
-            await self.aclose()
+            if not self._started:
+                self._started = True
+                await mysql.execute(self._conn, "START TRANSACTION READ ONLY")
+                self._plan = await self._store._plan(self._request, self._conn)
+                if self._plan is not None:
+                    self._pages = KeysetPages(self._page, self._request)
+            return [] if self._pages is None else await self._pages.fetch(rows)
+        except DRIVER_ERRORS as exc:
+            raise _unavailable(exc) from exc
 
-    async def aclose(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await self._store._end_read(conn, self._cursor, self._finished)
+    async def release(self, exhausted: bool) -> None:
+        pool = self._store._live_pool()
+        if exhausted:
+            try:
+                await mysql.execute(self._conn, "COMMIT")
+            except DRIVER_ERRORS:
+                pass  # a connection that fails to finish is simply not reused
+            else:
+                pool.release(self._conn)
+                return
+        mysql.discard(pool, self._conn)
 
 
 class VicidialStore:
@@ -144,8 +181,10 @@ class VicidialStore:
         if tenant_source not in VICIDIAL_TENANT_SOURCES:
             raise ConfigError(f"vicidial_tenant_source must be one of {VICIDIAL_TENANT_SOURCES}")
         self.url = url
-        kwargs, pool_size = connect_kwargs(url)
-        self._pool = Pool(kwargs, pool_size, statement_timeout)
+        self._plain_url = _plain_url(url)
+        self._pool_size = parse_server_url(self._plain_url).pool_size
+        self._statement_timeout = statement_timeout
+        self._pool: Any = None
         self.clock = WallClock(tz or zone(local_zone_name()))
         self.loan_column = loan_column
         self.tenant_source = tenant_source
@@ -173,21 +212,35 @@ class VicidialStore:
         )
 
     # -- small reads -----------------------------------------------------------------------
+    def _live_pool(self) -> Any:
+        if self._pool is None:
+            raise DatabaseUnavailable("The VICIdial store is not open")
+        return self._pool
+
+    async def _acquire(self) -> Connection:
+        try:
+            return await self._live_pool().acquire()
+        except DRIVER_ERRORS as exc:
+            raise _unavailable(exc, "connect to the VICIdial database") from exc
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
         """A pooled connection inside one read-only transaction."""
-        conn = await self._pool.acquire()
+        conn = await self._acquire()
         ok = False
         try:
             try:
-                await execute(conn, "START TRANSACTION READ ONLY")
+                await mysql.execute(conn, "START TRANSACTION READ ONLY")
                 yield conn
-                await execute(conn, "COMMIT")
+                await mysql.execute(conn, "COMMIT")
             except DRIVER_ERRORS as exc:
-                raise db_error(exc) from exc
+                raise _unavailable(exc) from exc
             ok = True
         finally:
-            self._pool.release(conn, reusable=ok)
+            if ok:
+                self._live_pool().release(conn)
+            else:
+                mysql.discard(self._live_pool(), conn)
 
     async def fetch_all(
         self, sql: str, params: Sequence[Any] = (), conn: Connection | None = None
@@ -249,7 +302,27 @@ class VicidialStore:
         return found
 
     # -- life cycle ------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        """The pool: every session read-only, under the statement time limit."""
+        try:
+            flavour = await mysql.probe_flavour(self._plain_url)
+            session = (
+                mysql.read_only_session(flavour),
+                mysql.session_time_limit(flavour, self._statement_timeout),
+            )
+            self._pool = await mysql.create_pool(self._plain_url, self._pool_size, session)
+        except DRIVER_ERRORS as exc:
+            raise _unavailable(exc, "connect to the VICIdial database") from exc
+
     async def open(self) -> None:
+        await self._connect()
+        try:
+            await self._check()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _check(self) -> None:
         async with self.read() as conn:
             tables = await self._existing_tables(conn)
             needed = REQUIRED_TABLES + (INBOUND_REQUIRED if self.inbound else ())
@@ -263,7 +336,7 @@ class VicidialStore:
             for table in needed:
                 try:
                     await self.fetch_all(f"SELECT 1 FROM {table} LIMIT 0", (), conn)
-                except MySQLError as exc:
+                except DRIVER_ERRORS as exc:
                     raise ConfigError(
                         f"agentcdr may not read the VICIdial table {table}: {exc.args[-1]} "
                         "(see the GRANTs in docs/vicidial.md)"
@@ -280,7 +353,9 @@ class VicidialStore:
             )
 
     async def close(self) -> None:
-        await self._pool.close()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await mysql.close_pool(pool)
 
     async def ping(self) -> None:
         await self.fetch_all("SELECT 1")
@@ -400,9 +475,7 @@ class VicidialStore:
 
         return convert
 
-    async def report(
-        self, request: ReportRequest, chunk_rows: int
-    ) -> VicidialRowStream | _EmptyStream:
+    async def report(self, request: ReportRequest, chunk_rows: int) -> BatchStream:
         if request.updated_since is not None:
             raise InvalidValue(
                 "updatedSince",
@@ -410,47 +483,10 @@ class VicidialStore:
                 "time (ask for a date range instead)",
             )
         if request.tenants == ():
-            return _EmptyStream()
-        conn = await self._pool.acquire()
-        try:
-            await execute(conn, "START TRANSACTION READ ONLY")
-            plan = await self._plan(request, conn)
-            if plan is None:
-                await self._end_read(conn, None, finished=True)
-                return _EmptyStream()
-            sql, params = report_sql(request, plan)
-            cursor = conn.cursor(SSCursor)
-            await cursor.execute(sql, tuple(params))
-            batch = await cursor.fetchmany(chunk_rows)
-        except BaseException as exc:
-            self._pool.release(conn, reusable=False)
-            if isinstance(exc, DRIVER_ERRORS):
-                raise db_error(exc) from exc
-            raise
-        convert = self._converter()
-        finished = len(batch) < chunk_rows
-        stream = VicidialRowStream(
-            self, conn, cursor, chunk_rows, convert, convert(batch), finished
-        )
-        if finished:
-            # The whole result is in hand: give the connection back at once.
-            await stream.aclose()
-        return stream
-
-    async def _end_read(self, conn: Connection, cursor: Any, finished: bool) -> None:
-        if not finished:
-            self._pool.release(conn, reusable=False)
-            return
-        try:
-            if cursor is not None:
-                await cursor.close()
-            async with conn.cursor() as cur:
-                await cur.execute("COMMIT")
-        except DRIVER_ERRORS:
-            # A connection that fails to finish is simply not reused.
-            self._pool.release(conn, reusable=False)
-            return
-        self._pool.release(conn, reusable=True)
+            return empty_stream()
+        deadline = time.monotonic() + self._statement_timeout
+        rows = _VicidialRows(self, await self._acquire(), request)
+        return await BatchStream.open(rows, chunk_rows, deadline=deadline, read_ahead=True)
 
 
-__all__ = ["SCHEMES", "VicidialRowStream", "VicidialStore"]
+__all__ = ["SCHEMES", "VicidialStore"]
