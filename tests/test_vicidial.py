@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import calendar
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -543,3 +544,38 @@ def test_the_documented_grants_are_enough(vicidial_url: str, mysql_url: str) -> 
             report(url, request("2025-05-13"))
     finally:
         execute(mysql_url, f"DROP USER {who}")
+
+
+# -- summaries -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "zone"),
+    [
+        ({"inbound": True}, "America/New_York"),
+        ({"inbound": True, "tenant_source": "user_group"}, "America/New_York"),
+        ({}, "Asia/Kolkata"),  # report zone other than the dialer's: day and hour converted
+        ({"tz": ZoneInfo("UTC")}, "America/New_York"),  # a dialer kept on UTC
+    ],
+)
+def test_summaries_agree_with_the_report(
+    vicidial_url: str, options: dict[str, Any], zone: str
+) -> None:
+    from tests.test_summary import GROUPINGS, expected
+
+    full = replace(request("2025-01-01", "2025-05-14"), tz=ZoneInfo(zone))
+    filtered = replace(full, tenants=("GAL",), call_types=("DIALER", "INBOUND"))
+
+    async def body(store: VicidialStore) -> int:
+        compared = 0
+        for req in (full, filtered):
+            rows: list[Any] = []
+            async for batch in await store.report(req, 1000):
+                rows += batch
+            for group_by in GROUPINGS:
+                summary = await store.summary(req, group_by)
+                assert summary == expected(rows, group_by, req.tz), (req, group_by)
+                compared += len(summary)
+        return compared
+
+    assert run(vicidial_url, body, **options) > 100

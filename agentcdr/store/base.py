@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from agentcdr.records import ApiUser, CallRecord, ReportRequest, Row
+from agentcdr.summary import SummaryRow
 
 if TYPE_CHECKING:
     from agentcdr.store.sql.imports import SQLImports
@@ -93,6 +94,11 @@ class CallStore(Protocol):
         """Raise ``DatabaseUnavailable`` when the database cannot answer."""
 
     async def report(self, request: ReportRequest, chunk_rows: int) -> RowStream: ...
+
+    async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
+        """The request's calls grouped by ``group_by`` (``summary.GROUP_KEYS``), counted by
+        the database with the report's own filters."""
+        ...
 
     def writer(
         self, source: str = "", *, kind: str = "import", name: str = "", dry_run: bool = False

@@ -16,7 +16,7 @@ from typing import Any, Final
 from agentcdr.errors import DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
 from agentcdr.store import mysql
-from agentcdr.store.sql.query import QueryHooks, report_query
+from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
 from agentcdr.store.sql.rows import CALL_COLUMN_COUNT, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import MYSQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
@@ -220,6 +220,14 @@ class MySQLStore(ServerStore):
 
     def _rows(self, conn: Any, request: ReportRequest) -> _MySQLRows:
         return _MySQLRows(self._live_pool(), conn, request, self._hooks)
+
+    async def _summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[Any]:
+        sql, params = summary_query(request, group_by, MYSQL, self._hooks)
+        async with self.connection() as conn:
+            try:
+                return await mysql.fetch_all(conn, sql, params)
+            except mysql.DRIVER_ERRORS as exc:
+                raise mysql.unavailable(exc) from exc
 
     async def _begin(self, conn: Any, source: str) -> BatchWriter:
         cursor = conn.cursor()

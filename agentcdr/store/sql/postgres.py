@@ -16,7 +16,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
-from agentcdr.store.sql.query import report_query
+from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rows import CALL_COLUMN_NAMES, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import POSTGRESQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
@@ -204,6 +204,21 @@ class PostgresStore(ServerStore):
     def _rows(self, conn: Any, request: ReportRequest) -> _PostgresRows:
         limit_ms = max(1, int(self.statement_timeout * 1000))
         return _PostgresRows(self._live_pool(), conn, request, limit_ms)
+
+    async def _summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[Any]:
+        sql, params = summary_query(request, group_by, POSTGRESQL)
+        limit_ms = max(1, int(self.statement_timeout * 1000))
+        pool = self._live_pool()
+        conn = await self._acquire()
+        try:
+            async with conn.transaction(readonly=True):
+                await conn.execute(f"SET LOCAL statement_timeout = {limit_ms}")
+                return list(map(tuple, await conn.fetch(sql, *params)))
+        except _DB_ERRORS as exc:
+            raise DatabaseUnavailable(_describe(exc)) from exc
+        finally:
+            with suppress(*_DB_ERRORS):
+                await _give_back(pool, conn)
 
     async def _begin(self, conn: Any, source: str) -> BatchWriter:
         await conn.execute(f"BEGIN; {STAGING_TABLE}")

@@ -12,6 +12,7 @@ from typing import Any, Final
 from agentcdr.records import ReportRequest
 from agentcdr.store.sql.rows import SELECT_COLUMNS
 from agentcdr.store.sql.schema import Dialect
+from agentcdr.summary import TIME_KEYS, offset_case, offset_stretches
 
 
 class _Params:
@@ -56,10 +57,33 @@ class QueryHooks:
 PLAIN: Final = QueryHooks()
 
 
+def _filters(request: ReportRequest, p: _Params) -> list[str]:
+    """The conditions of a request's filters, beyond its range (shared by the report and
+    its summary, so that their counts agree)."""
+    where = []
+    if request.tenants == ():
+        where.append("1 = 0")  # a scope of no tenants sees nothing (the API asks no query)
+    elif request.tenants is not None:
+        where.append(p.in_list("portfolio", request.tenants))
+    if request.users:
+        where.append(p.in_list("agent_key", request.users))
+    if request.profiles:
+        where.append(p.in_list("profile", request.profiles))
+    if request.call_types:
+        where.append(p.in_list("call_type", request.call_types))
+    if request.dispositions:
+        where.append(p.in_list("LOWER(disposition)", request.dispositions))
+    if request.campaigns:
+        where.append(p.in_list("LOWER(campaign_name)", request.campaigns))
+    if request.updated_since is not None:
+        where.append(f"updated_at >= {p.one(request.updated_since)}")
+    return where
+
+
 def report_query(
     request: ReportRequest, dialect: Dialect, hooks: QueryHooks = PLAIN
 ) -> tuple[str, list[Any]]:
-    """SQL and parameters for a report request. The caller handles ``tenants == ()``."""
+    """SQL and parameters for a report request."""
     p = _Params(dialect)
     desc = request.order == "desc"
     cursor = request.cursor
@@ -74,20 +98,7 @@ def report_query(
             lower = max(cursor.answer_ts, request.start_ts)
     # Placeholders are taken in the order they appear in the text ("?" and "%s" are positional).
     where = [f"answer_ts {lower_op} {p.one(lower)}", f"answer_ts {upper_op} {p.one(upper)}"]
-    if request.tenants is not None:
-        where.append(p.in_list("portfolio", request.tenants))
-    if request.users:
-        where.append(p.in_list("agent_key", request.users))
-    if request.profiles:
-        where.append(p.in_list("profile", request.profiles))
-    if request.call_types:
-        where.append(p.in_list("call_type", request.call_types))
-    if request.dispositions:
-        where.append(p.in_list("LOWER(disposition)", request.dispositions))
-    if request.campaigns:
-        where.append(p.in_list("LOWER(campaign_name)", request.campaigns))
-    if request.updated_since is not None:
-        where.append(f"updated_at >= {p.one(request.updated_since)}")
+    where += _filters(request, p)
     if cursor is not None:
         op = "<" if desc else ">"
         ts, row_id = p.add(cursor.answer_ts, cursor.id)
@@ -100,4 +111,53 @@ def report_query(
     if request.limit is not None:
         # One row more than asked, to learn whether a next page exists.
         sql += f" LIMIT {p.one(request.limit + 1)}"
+    return sql, p.values
+
+
+# The column of each summary key that is one (day and hour are computed).
+_KEY_COLUMNS: Final = {
+    "user": "agent",
+    "disposition": "disposition",
+    "call_type": "call_type",
+    "term_reason": "term_reason",
+    "portfolio": "portfolio",
+    "campaign_name": "campaign_name",
+    "profile": "profile",
+}
+
+
+def summary_query(
+    request: ReportRequest,
+    group_by: tuple[str, ...],
+    dialect: Dialect,
+    hooks: QueryHooks = PLAIN,
+) -> tuple[str, list[Any]]:
+    """SQL and parameters grouping a request's calls by ``group_by``: the keys, then calls,
+    total and longest duration. ``day`` is the local day counted from 1970-01-01 and
+    ``hour`` the local hour of the day, from the instant plus the zone's UTC offset of its
+    stretch (``summary.offset_stretches``)."""
+    p = _Params(dialect)
+    local = ""
+    if TIME_KEYS & set(group_by):
+        stretches = offset_stretches(request.tz, request.start_ts, request.end_ts)
+        local = f"answer_ts + {offset_case('answer_ts', stretches)}"
+    keys = []
+    for key in group_by:
+        if key == "day":
+            keys.append(dialect.intdiv(local, 86400))
+        elif key == "hour":
+            keys.append(dialect.mod(dialect.intdiv(local, 3600), 24))
+        else:
+            keys.append(_KEY_COLUMNS[key])
+    where = [
+        f"answer_ts >= {p.one(request.start_ts)}",
+        f"answer_ts < {p.one(request.end_ts)}",
+        *_filters(request, p),
+    ]
+    ordinals = ", ".join(str(n) for n in range(1, len(keys) + 1))
+    sql = (
+        f"{hooks.prefix}SELECT {hooks.hint}{', '.join(keys)}, COUNT(*), SUM(duration_sec), "
+        f"MAX(duration_sec) FROM {hooks.table(request)} WHERE {' AND '.join(where)} "
+        f"GROUP BY {ordinals}"
+    )
     return sql, p.values

@@ -24,6 +24,16 @@ class Dialect:
     bool_type: str
     table_suffix: str = ""
 
+    def intdiv(self, numerator: str, divisor: int) -> str:
+        """Integer division of a non-negative integer expression."""
+        return f"(({numerator}) {'DIV' if self.name == 'mysql' else '/'} {divisor})"
+
+    def mod(self, expression: str, divisor: int) -> str:
+        """The remainder (``%`` would be a placeholder's start for the MySQL driver)."""
+        if self.name == "sqlite":
+            return f"(({expression}) % {divisor})"  # SQLite has no MOD() unless built with it
+        return f"MOD({expression}, {divisor})"
+
     def placeholders(self, count: int, start: int = 1) -> list[str]:
         if self.name == "postgresql":
             return [f"${i}" for i in range(start, start + count)]

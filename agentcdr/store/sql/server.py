@@ -24,6 +24,7 @@ from agentcdr.store.sql.schema import LATEST, Dialect, newer_schema
 from agentcdr.store.sql.urls import ServerURL, parse_server_url
 from agentcdr.store.sql.users import SQLUsers
 from agentcdr.store.stream import BatchSource, BatchStream
+from agentcdr.summary import SummaryRow, finish
 
 
 class BatchWriter(ABC):
@@ -136,6 +137,11 @@ class ServerStore(ABC):
         gives ``conn`` back in every case."""
 
     @abstractmethod
+    async def _summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[Any]:
+        """The rows of the summary query (keys, calls, total, longest), under the statement
+        time limit; raises ``DatabaseUnavailable`` when the database fails."""
+
+    @abstractmethod
     async def _begin(self, conn: Any, source: str) -> BatchWriter:
         """Open the import transaction on ``conn``."""
 
@@ -233,6 +239,12 @@ class ServerStore(ABC):
         deadline = time.monotonic() + self.statement_timeout
         rows = self._rows(await self._acquire(), request)
         return await BatchStream.open(rows, chunk_rows, deadline=deadline, read_ahead=True)
+
+    async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
+        if request.tenants == ():
+            return []
+        rows = await self._summary(request, group_by)
+        return finish(((r[:-3], *r[-3:]) for r in rows), group_by)
 
     @asynccontextmanager
     async def writer(

@@ -23,7 +23,7 @@ from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, ReportRequest, Row
 from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
 from agentcdr.store.sql.imports import SQLImports
-from agentcdr.store.sql.query import report_query
+from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMN_COUNT,
     CALL_COLUMNS,
@@ -34,6 +34,7 @@ from agentcdr.store.sql.rows import (
 from agentcdr.store.sql.schema import SQLITE, migrate
 from agentcdr.store.sql.users import SQLUsers
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE, BatchStream
+from agentcdr.summary import SummaryRow, finish
 
 _OPEN_IMPORT, _CLOSE_IMPORT = import_sql(SQLITE.placeholders(4))
 _INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop
@@ -257,6 +258,23 @@ class SQLiteStore:
         deadline = time.monotonic() + self.statement_timeout
         rows = _SQLiteRows(self, self._acquire(), sql, params, deadline)
         return await BatchStream.open(rows, chunk_rows, deadline=deadline)
+
+    async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
+        if request.tenants == ():
+            return []
+        sql, params = summary_query(request, group_by, SQLITE)
+        conn = self._acquire()
+        # One statement over the whole range: in a thread (SQLite lets go of the GIL while
+        # it steps), under the statement time limit.
+        conn.deadline.at = time.monotonic() + self.statement_timeout
+        try:
+            rows = await asyncio.to_thread(lambda: conn.db.execute(sql, params).fetchall())
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(_describe(exc)) from exc
+        finally:
+            conn.deadline.at = float("inf")
+            self._release(conn)
+        return finish(((r[:-3], *r[-3:]) for r in rows), group_by)
 
     # -- writes ----------------------------------------------------------------------------
     @asynccontextmanager

@@ -15,13 +15,14 @@ zone tables, often not loaded on dialers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.records import ReportRequest
 from agentcdr.settings import VICIDIAL_LOAN_COLUMNS
+from agentcdr.summary import TIME_KEYS, offset_case, offset_stretches
 
 # TO_SECONDS('1970-01-01 00:00:00'): subtracting it gives seconds since the naive epoch.
 TO_SECONDS_EPOCH: Final = 62167219200
@@ -308,3 +309,73 @@ def report_sql(request: ReportRequest, plan: Plan) -> tuple[str, list[Any]]:
     tail = _order_limit("local_s", "id", request, p)
     sql = f"SELECT {_SELECT} FROM ({' UNION ALL '.join(parts)}) u{tail}"
     return sql, values + p.values
+
+
+# The columns of the report's SELECT that each summary key groups by; portfolio and profile
+# are derived from the campaign (name and user group) after grouping.
+_SUMMARY_COLUMNS: Final = {
+    "user": ("agent",),
+    "disposition": ("disposition",),
+    "call_type": ("call_type",),
+    "term_reason": ("term_reason",),
+    "campaign_name": ("campaign_name",),
+    "portfolio": ("campaign_name", "campaign_group"),
+    "profile": ("campaign_name", "campaign_group"),
+    "day": ("{local} DIV 86400",),
+    "hour": ("MOD({local} DIV 3600, 24)",),
+}
+
+
+def _report_local(request: ReportRequest, plan: Plan) -> str:
+    """The answer time as seconds of the report zone's wall clock.
+
+    ``local_s`` counts the dialer's wall-clock seconds: in the report zone already when the
+    two zones are one. Otherwise it goes to UTC and on to the report zone through the
+    zones' offset stretches (integers from the zone rules), the dialer's read with the
+    documented rule (a repeated wall time is its first occurrence).
+    """
+    if plan.clock.tz.key == request.tz.key:
+        return "local_s"
+    dialer = offset_stretches(plan.clock.tz, request.start_ts, request.end_ts)
+    # On the dialer's wall clock a stretch ends where the next begins, at the later of the
+    # two readings of that instant: a repeated hour (autumn) and a skipped one (spring) both
+    # take the offset before the change.
+    walls = [(0, dialer[0][1])] + [
+        (begin + max(offset, previous), offset)
+        for (begin, offset), (_, previous) in zip(dialer[1:], dialer, strict=False)
+    ]
+    utc = f"(local_s - {offset_case('local_s', walls)})"
+    report = offset_stretches(request.tz, request.start_ts, request.end_ts)
+    return f"({utc} + {offset_case(utc, report)})"
+
+
+def summary_sql(
+    request: ReportRequest, plan: Plan, group_by: tuple[str, ...]
+) -> tuple[str, list[Any], list[tuple[int, ...]]]:
+    """The summary's SQL over the report's own SELECTs (unordered), its parameters, and for
+    each key the positions of its grouped columns in a result row."""
+    parts: list[str] = []
+    values: list[Any] = []
+    unlimited = replace(request, limit=None, cursor=None)
+    for source in plan.sources:
+        p = _Params()
+        build = _inbound if source.inbound else _outbound
+        parts.append(f"({build(source, unlimited, plan, p, ordered=False)})")
+        values += p.values
+    columns: list[str] = []
+    positions = []
+    local = _report_local(request, plan) if TIME_KEYS & set(group_by) else ""
+    for key in group_by:
+        where = []
+        for template in _SUMMARY_COLUMNS[key]:
+            column = template.format(local=local)
+            if column not in columns:
+                columns.append(column)
+            where.append(columns.index(column))
+        positions.append(tuple(where))
+    ordinals = ", ".join(str(n) for n in range(1, len(columns) + 1))
+    sql = (
+        f"SELECT {', '.join(columns)}, COUNT(*), SUM(duration), MAX(duration) "
+        f"FROM ({' UNION ALL '.join(parts)}) u GROUP BY {ordinals}"
+    )
+    return sql, values, positions

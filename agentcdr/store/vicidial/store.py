@@ -50,7 +50,9 @@ from agentcdr.store.vicidial.sql import (
     Source,
     WallClock,
     report_sql,
+    summary_sql,
 )
+from agentcdr.summary import SummaryRow, finish
 
 log = logging.getLogger("agentcdr.store.vicidial")
 
@@ -96,6 +98,14 @@ def _unavailable(
             "The VICIdial database refused a read; check agentcdr's GRANTs (docs/vicidial.md)"
         )
     return DatabaseUnavailable()
+
+
+def _no_change_times() -> InvalidValue:
+    return InvalidValue(
+        "updatedSince",
+        "not supported by the VICIdial store: VICIdial's call logs record no change time "
+        "(ask for a date range instead)",
+    )
 
 
 class Cached:
@@ -475,13 +485,33 @@ class VicidialStore:
 
         return convert
 
+    async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
+        if request.updated_since is not None:
+            raise _no_change_times()
+        if request.tenants == ():
+            return []
+        async with self.read() as conn:
+            plan = await self._plan(request, conn)
+            if plan is None:
+                return []
+            sql, params, positions = summary_sql(request, plan, group_by)
+            rows = await mysql.fetch_all(conn, sql, params)
+        groups = []
+        for row in rows:
+            keys = []
+            for key, where in zip(group_by, positions, strict=True):
+                values = [row[i] for i in where]
+                if key in ("portfolio", "profile"):
+                    portfolio, profile = self.tenant_of(str(values[0]), str(values[1]))
+                    keys.append(portfolio if key == "portfolio" else profile)
+                else:
+                    keys.append(values[0])
+            groups.append((keys, *row[-3:]))
+        return finish(groups, group_by)
+
     async def report(self, request: ReportRequest, chunk_rows: int) -> BatchStream:
         if request.updated_since is not None:
-            raise InvalidValue(
-                "updatedSince",
-                "not supported by the VICIdial store: VICIdial's call logs record no change "
-                "time (ask for a date range instead)",
-            )
+            raise _no_change_times()
         if request.tenants == ():
             return empty_stream()
         deadline = time.monotonic() + self._statement_timeout
