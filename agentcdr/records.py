@@ -191,6 +191,8 @@ class ReportRequest:
     dispositions: tuple[str, ...] = ()  # lower case
     call_types: tuple[str, ...] = ()  # upper case
     campaigns: tuple[str, ...] = ()  # lower case
+    phones: tuple[str, ...] = ()  # exact
+    loans: tuple[str, ...] = ()  # exact
     updated_since: int | None = None  # UTC epoch seconds
     order: str = "desc"
     limit: int | None = None

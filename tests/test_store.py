@@ -349,6 +349,10 @@ FILTERS: list[tuple[dict[str, Any], list[str]]] = [
     ({"dispositions": ("été rappel — 日本", "sale")}, ["c2", "c3"]),
     ({"campaigns": ("galservers",)}, ["c1"]),
     ({"campaigns": ("galservers", "cscservers")}, ["c5", "c1"]),
+    ({"phones": ("+4912345",)}, ["c3"]),
+    ({"phones": ("+4912345", "5551234567")}, ["c5", "c2", "c1", "c3", "c4"]),
+    ({"loans": ("LN-0001",)}, ["c1"]),
+    ({"loans": ("",), "phones": ("5551234567",)}, ["c5", "c2", "c4"]),
     ({"updated_since": 4_000_000_000}, []),
     ({"updated_since": 0}, ["c5", "c2", "c1", "c3", "c4"]),
     # Start inclusive, end exclusive.

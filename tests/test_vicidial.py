@@ -253,10 +253,21 @@ def test_no_archive_table_is_fine(vicidial_url: str, mysql_url: str) -> None:
         ({"call_types": ("DIALER",)}, [O4, O3, O2, O6]),
         ({"call_types": ("MANUAL", "DIALER")}, DAY),
         ({"call_types": ("INBOUND",)}, []),
+        ({"phones": ("5551230002",)}, [O2]),
+        ({"phones": ("5551230002", "5551239999")}, [O2, O6]),
+        ({"loans": ("LN-0003",)}, [O3]),
+        ({"loans": ("",)}, [O5, O6]),  # no loan number
+        ({"loans": ("LN-0003",), "phones": ("5551230002",)}, []),
     ],
 )
 def test_filters(vicidial_url: str, filters: dict[str, Any], expected: list[Any]) -> None:
     assert report(vicidial_url, request("2025-05-13", **filters)) == expected
+
+
+def test_number_searches_apply_to_inbound_calls(vicidial_url: str) -> None:
+    day = request("2025-05-13", phones=("5551230004",))
+    assert report(vicidial_url, day, inbound=True) == [C1, O4]
+    assert report(vicidial_url, request("2025-05-13", loans=("LN-0004",)), inbound=True) == [C1, O4]
 
 
 def test_filters_apply_to_inbound_calls(vicidial_url: str) -> None:

@@ -75,6 +75,10 @@ def _filters(request: ReportRequest, p: _Params) -> list[str]:
         where.append(p.in_list("LOWER(disposition)", request.dispositions))
     if request.campaigns:
         where.append(p.in_list("LOWER(campaign_name)", request.campaigns))
+    if request.phones:
+        where.append(p.in_list("phone_number", request.phones))
+    if request.loans:
+        where.append(p.in_list("loan_number", request.loans))
     if request.updated_since is not None:
         where.append(f"updated_at >= {p.one(request.updated_since)}")
     return where

@@ -167,6 +167,16 @@ def _common_filters(
     return where
 
 
+def _number_filters(phone: str, plan: Plan, request: ReportRequest, p: _Params) -> list[str]:
+    """The phone and loan number searches (exact values)."""
+    where = []
+    if request.phones:
+        where.append(f"{phone} IN ({p.many(request.phones)})")
+    if request.loans:
+        where.append(f"COALESCE(vi.{plan.loan_column}, '') IN ({p.many(request.loans)})")
+    return where
+
+
 def _archive_filter(source: Source, alias: str) -> list[str]:
     if source.live_table is None:
         return []
@@ -199,6 +209,7 @@ def _outbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, or
         where.append(f"vl.comments = {p.one('MANUAL')}")
     if request.dispositions:
         where.append(f"LOWER({disposition}) IN ({p.many(request.dispositions)})")
+    where += _number_filters("COALESCE(vl.phone_number, '')", plan, request, p)
     if request.cursor is not None:
         op = "<" if request.order == "desc" else ">"
         at = plan.clock.to_local(request.cursor.answer_ts)
@@ -263,6 +274,7 @@ def _inbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, ord
         where.append(f"x.campaign_id IN ({p.many(plan.campaign_ids)})")
     if request.dispositions:
         where.append(f"LOWER({disposition}) IN ({p.many(request.dispositions)})")
+    where += _number_filters("x.phone_number", plan, request, p)
     if request.cursor is not None:
         op = "<" if request.order == "desc" else ">"
         at = local_seconds(plan.clock.to_local(request.cursor.answer_ts))
