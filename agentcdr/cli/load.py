@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import click
 
 from agentcdr import demo as demo_data
-from agentcdr.cli import run, settings_of
+from agentcdr.cli.console import file_progress
+from agentcdr.cli.context import run, settings_of
 from agentcdr.cli.options import store_options
 from agentcdr.errors import ConfigError
 from agentcdr.ingest import FORMATS, ImportResult, import_file
@@ -46,38 +45,6 @@ def summary(result: ImportResult) -> str:
     )
 
 
-@contextmanager
-def _progress(path: Path, show: bool | None) -> Iterator[Callable[[int], None] | None]:
-    """A callback reporting bytes read: a bar on a terminal, or with ``--progress`` elsewhere
-    a line per tenth of the file (a bar's carriage returns make a mess of log files)."""
-    tty = sys.stderr.isatty()
-    if not (tty if show is None else show):
-        yield None
-        return
-    size = max(path.stat().st_size, 1)
-    if tty:
-        with click.progressbar(length=size, label=str(path), file=sys.stderr) as bar:
-            done = 0
-
-            def advance(position: int) -> None:
-                nonlocal done
-                bar.update(position - done)
-                done = position
-
-            yield advance
-        return
-    shown = 0
-
-    def report(position: int) -> None:
-        nonlocal shown
-        tenth = position * 10 // size
-        if tenth > shown:
-            shown = tenth
-            click.echo(f"{path}: {tenth * 10}% read", err=True)
-
-    yield report
-
-
 def _warn(message: str) -> None:
     click.echo(f"agentcdr: warning: {message}", err=True)
 
@@ -94,7 +61,7 @@ async def _import(
     await store.open()
     try:
         for path in files:
-            with _progress(path, show) as progress:
+            with file_progress(path, show) as progress:
                 result = await import_file(
                     store,
                     path,
@@ -133,7 +100,8 @@ async def _import(
 @click.option(
     "--progress/--no-progress",
     default=None,
-    help="Show progress (default: a bar when stderr is a terminal).",
+    help="Show progress on stderr: on a terminal a line kept up to date, elsewhere a line "
+    "per tenth of the file [default: on when stderr is a terminal].",
 )
 @click.option(
     "--dry-run",
