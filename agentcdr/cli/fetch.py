@@ -69,13 +69,26 @@ def _spans(client: Client | AsyncClient, skip: Iterable[date], filters: Filters)
 
 @click.command()
 @remote_options
-@click.option("--user", "users", multiple=True, help="An agent (repeat, or comma list).")
-@click.option("--tenant", "tenants", multiple=True, help="A tenant code (repeat).")
-@click.option("--profile", "profiles", multiple=True, help="A profile (repeat).")
-@click.option("--disposition", "dispositions", multiple=True, help="A disposition (repeat).")
-@click.option("--call-type", "call_types", multiple=True, help="MANUAL, DIALER, INBOUND.")
-@click.option("--campaign", "campaigns", multiple=True, help="A campaign name (repeat).")
-@click.option("--updated-since", metavar="'YYYY-MM-DD HH:MM:SS'", help="Only calls changed since.")
+@click.option("--user", "users", multiple=True, help="An agent (repeat, or a comma list).")
+@click.option("--tenant", "tenants", multiple=True, help="A tenant code (repeat, or a comma list).")
+@click.option("--profile", "profiles", multiple=True, help="A profile (repeat, or a comma list).")
+@click.option(
+    "--disposition", "dispositions", multiple=True, help="A disposition (repeat, or a comma list)."
+)
+@click.option(
+    "--call-type",
+    "call_types",
+    multiple=True,
+    help="MANUAL, DIALER or INBOUND (repeat, or a comma list).",
+)
+@click.option(
+    "--campaign", "campaigns", multiple=True, help="A campaign name (repeat, or a comma list)."
+)
+@click.option(
+    "--updated-since",
+    metavar="'YYYY-MM-DD HH:MM:SS'",
+    help="Only calls inserted or changed since then.",
+)
 @click.option(
     "-o",
     "--output",
@@ -84,9 +97,16 @@ def _spans(client: Client | AsyncClient, skip: Iterable[date], filters: Filters)
     help="The report file; written as FILE.part and renamed when complete.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="[default: from the extension]"
+    "--format",
+    "fmt",
+    type=click.Choice(OUTPUT_FORMATS),
+    help="[default: from the extension: .csv, .json, .ndjson or .jsonl, .parquet or .pq]",
 )
-@click.option("--fields", help="Columns: a comma list, or 'all' [the 11 documented fields].")
+@click.option(
+    "--fields",
+    help="Columns: a comma list, or 'all' (adds call_duration_sec, profile and call_id) "
+    "[default: the 11 documented fields].",
+)
 @click.option("--restart", is_flag=True, help="Ignore what an earlier failed run fetched.")
 def fetch(
     remote: Remote,
@@ -166,12 +186,14 @@ def _jsonable(value: Any) -> Any:
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The sync state file [next to a SQLite database, else in the current directory].",
+    help="The sync state file [default: DB.sync-HOST_PORT.json next to a SQLite database, "
+    "else agentcdr-sync-HOST_PORT.json in the current directory].",
 )
 @click.option(
     "--changes",
     is_flag=True,
-    help="Pull only calls changed since the last complete sync (updatedSince).",
+    help="Re-read the whole range, but only the calls changed since the last complete sync "
+    "(updatedSince).",
 )
 @db_option
 @click.pass_context

@@ -60,6 +60,14 @@ server_options = setting_options(
 )
 
 
+password_stdin_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input [else env AGENTCDR_PASSWORD, else a prompt].",
+)
+"""Passwords never come from an argument: see ``agentcdr.cli.console``."""
+
+
 @dataclass(frozen=True)
 class Remote:
     """The options of every command that reads a remote server, parsed."""
@@ -121,11 +129,7 @@ _REMOTE_OPTIONS = (
         envvar="AGENTCDR_USER",
         help="API user name [env AGENTCDR_USER].",
     ),
-    click.option(
-        "--password-stdin",
-        is_flag=True,
-        help="Read the password from standard input [else env AGENTCDR_PASSWORD, else a prompt].",
-    ),
+    password_stdin_option,
     click.option(
         "--from", "from_date", required=True, type=_DAY, metavar="YYYY-MM-DD", help="First day."
     ),

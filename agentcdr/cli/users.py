@@ -15,7 +15,7 @@ import click
 from agentcdr.auth import hash_password
 from agentcdr.cli.console import read_password
 from agentcdr.cli.context import run, settings_of
-from agentcdr.cli.options import store_options
+from agentcdr.cli.options import password_stdin_option, store_options
 from agentcdr.errors import ConfigError
 from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import UserStore
@@ -58,9 +58,11 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--tenant", "tenant", multiple=True, help="A tenant the user may see (repeat).")
+@click.option(
+    "--tenant", "tenant", multiple=True, help="A tenant the user may see (repeat, or a comma list)."
+)
 @click.option("--all-tenants", is_flag=True, help="The user may see every tenant.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@password_stdin_option
 @click.option("--if-missing", is_flag=True, help="Do nothing when the user exists.")
 @store_options
 @click.pass_context
@@ -142,7 +144,7 @@ def enable(ctx: click.Context, name: str) -> None:
 
 @users.command("passwd")
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@password_stdin_option
 @store_options
 @click.pass_context
 def passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
