@@ -26,7 +26,6 @@ from agentcdr.client.plan import FORMATS, ResponseFormat
 from agentcdr.settings import Setting, Settings, zone
 
 F = TypeVar("F", bound=Callable[..., Any])
-Decorator = Callable[[F], F]
 
 
 def _override(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
