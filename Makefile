@@ -8,7 +8,7 @@ PORT   ?= 8080
 DEMO_USER ?= demo
 DEMO_PASSWORD ?= demo-password
 
-.PHONY: demo test unit newcomer bench check lint typecheck lock clean
+.PHONY: demo test unit newcomer bench check docs lint typecheck lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ check: $(VENV)/.dev
 	$(BIN)/ruff check agentcdr tests bench
 	$(BIN)/ruff format --check agentcdr tests bench
 	$(BIN)/mypy
+
+## docs: regenerate what docs/ shows of the code (cli.md from --help, the settings table of
+## configuration.md); a test fails when they differ
+docs: $(VENV)/.dev
+	$(BIN)/cog -r docs/cli.md docs/configuration.md
 
 ## bench: the benchmark of docs/benchmarks.md (options: make bench BENCH_ARGS="--stores sqlite --quick")
 ## wrk (the load generator) comes from the system packages; installed here when run as root.

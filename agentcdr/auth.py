@@ -21,29 +21,47 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import anyio.to_thread
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from agentcdr.errors import BadCredentials, TooManyRequests
 from agentcdr.records import ApiUser
 from agentcdr.store.base import LoginSource, UserStore
 
-_HASHER: Final = PasswordHasher()  # argon2id with the library's current recommended costs
+# argon2id with the library's recommended costs (RFC 9106, low-memory: 64 MiB, 3 passes).
+PRODUCTION: Final[Parameters] = profiles.get_default_parameters()
+
+
+@dataclass
+class _Hashing:
+    hasher: PasswordHasher
+
+
+_HASHING: Final = _Hashing(PasswordHasher.from_parameters(PRODUCTION))
+
+
+def use_parameters(parameters: Parameters) -> None:
+    """The costs of hashes made from now on. Nothing in agentcdr calls it: production hashes
+    with ``PRODUCTION``; the test suite sets argon2's cheapest, so its many users do not cost
+    64 MiB and tens of milliseconds each. Verification reads the costs from each hash, so
+    hashes made with other costs keep verifying."""
+    _HASHING.hasher = PasswordHasher.from_parameters(parameters)
+    _dummy_hash.cache_clear()
 
 
 @functools.cache
 def _dummy_hash() -> str:
     """A hash to verify against for unknown users (made on first need: it costs 64 MiB)."""
-    return _HASHER.hash(secrets.token_hex(16))
+    return _HASHING.hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+    return _HASHING.hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _HASHER.verify(password_hash, password)
+        return _HASHING.hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -1,16 +1,18 @@
 """Every setting, declared once: name, type, default, environment variable and help.
 
-The CLI builds its options from this table, ``docs/configuration.md`` documents it (a test
-checks that every setting is there), and a bad value fails at start-up naming its key.
+The declaration is the ``Settings`` class itself: each setting is a typed attribute (a
+``Setting`` descriptor), so mypy checks ``settings.port`` as an ``int`` and nothing restates
+the names. The CLI builds its options from these (``agentcdr.cli.options``), ``agentcdr
+settings --markdown`` prints the table of ``docs/configuration.md`` (a test keeps the two
+equal), and a bad value fails at start-up naming its key.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar, cast, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agentcdr.errors import ConfigError
@@ -101,167 +103,203 @@ VICIDIAL_LOAN_COLUMNS: Final = (
 VICIDIAL_TENANT_SOURCES: Final = ("campaign_name", "user_group")
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    parse: Callable[[str], Any]
-    default: Callable[[], Any]
-    help: str
-    secret: bool = False
+T = TypeVar("T")
+
+
+class Setting(Generic[T]):
+    """One setting: its parser, default and help. Declared as a class attribute of
+    ``Settings``, it takes that attribute's name, and reads as the parsed value on an
+    instance (``settings.port`` is an ``int``) and as itself on the class (``Settings.port``)."""
+
+    def __init__(
+        self,
+        parse: Callable[[str], T],
+        default: T | Callable[[], T],
+        help: str,
+        *,
+        metavar: str = "TEXT",
+        secret: bool = False,
+        default_doc: str = "",
+    ) -> None:
+        self.parse = parse
+        self._default = default
+        self.help = help
+        self.metavar = metavar  # the placeholder of its command-line option
+        self.secret = secret
+        self.default_doc = default_doc  # a default computed at start-up, in words
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, settings: None, owner: type[Settings]) -> Setting[T]: ...
+    @overload
+    def __get__(self, settings: Settings, owner: type[Settings]) -> T: ...
+    def __get__(self, settings: Settings | None, owner: type[Settings]) -> Setting[T] | T:
+        if settings is None:
+            return self
+        return cast(T, settings._values[self.name])
+
+    def __set__(self, settings: Settings, value: T) -> None:
+        raise AttributeError(f"settings are read-only: {self.name}")
 
     @property
     def env(self) -> str:
         return "AGENTCDR_" + self.name.upper()
 
+    def default(self) -> T:
+        if callable(self._default):
+            return self._default()
+        return self._default
 
-SETTINGS: Final = (
-    Setting(
-        "db",
+    def shown_default(self, literal: Callable[[str], str] = str) -> str:
+        """The default as help and docs show it; ``literal`` formats a value (backticks)."""
+        if self.default_doc:
+            return self.default_doc
+        value = self.default()
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        return literal(text) if text else "(empty)"
+
+    def value(self, raw: object) -> T:
+        """``raw`` parsed: text with the parser, naming the setting when it is wrong."""
+        if not isinstance(raw, str):
+            return cast(T, raw)  # a value given by code, already parsed
+        try:
+            return self.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"setting {self.name} ({self.env}): {exc}") from exc
+
+
+class Settings:
+    """The effective settings, read-only. The attributes below are the table of settings
+    (docs/configuration.md and the command-line options are made from it, in this order)."""
+
+    db = Setting(
         str,
-        lambda: "sqlite:///agentcdr.db",
+        "sqlite:///agentcdr.db",
         "Database URL of the call store: sqlite:///PATH, postgresql://…, mysql://… "
         "or vicidial+mysql://… (read-only VICIdial adapter).",
+        metavar="URL",
         secret=True,
-    ),
-    Setting(
-        "users_db",
+    )
+    users_db = Setting(
         str,
-        lambda: "",
+        "",
         "Database URL for API users when the call store is read-only (VICIdial); "
         "empty means the call store itself.",
+        metavar="URL",
         secret=True,
-    ),
-    Setting("host", str, lambda: "127.0.0.1", "Address the server listens on."),
-    Setting("port", _port, lambda: 8080, "TCP port the server listens on."),
-    Setting("workers", _positive_int, lambda: 1, "Server worker processes."),
-    Setting(
-        "tz",
+    )
+    host = Setting(str, "127.0.0.1", "Address the server listens on.", metavar="HOST")
+    port = Setting(_port, 8080, "TCP port the server listens on, 1-65535.", metavar="PORT")
+    workers = Setting(
+        _positive_int,
+        1,
+        "Server worker processes (one per core for big reports).",
+        metavar="N",
+    )
+    tz = Setting(
         _zone_name,
         local_zone_name,
         "Report time zone (IANA name): dates in requests and answer_time in responses.",
-    ),
-    Setting(
-        "max_span_days",
+        metavar="ZONE",
+        default_doc="the machine's local zone",
+    )
+    max_span_days = Setting(
         _positive_int,
-        lambda: 366,
+        366,
         "Longest date range one request may ask for, in days (inclusive).",
-    ),
-    Setting(
-        "http_200",
+    )
+    http_200 = Setting(
         _bool,
-        lambda: False,
+        False,
         "Answer every response with HTTP 200, errors included, like the PHP original.",
-    ),
-    Setting(
-        "login_max_user_failures",
+    )
+    login_max_user_failures = Setting(
         _positive_int,
-        lambda: 10,
+        10,
         "Failed logins for one user name within the window before it is throttled.",
-    ),
-    Setting(
-        "login_max_addr_failures",
+    )
+    login_max_addr_failures = Setting(
         _positive_int,
-        lambda: 50,
+        50,
         "Failed logins from one client address within the window before it is throttled.",
-    ),
-    Setting(
-        "login_window",
-        _positive_int,
-        lambda: 900,
-        "Window of the failed-login throttle, in seconds.",
-    ),
-    Setting(
-        "credential_cache_ttl",
+    )
+    login_window = Setting(_positive_int, 900, "Window of the failed-login throttle, in seconds.")
+    credential_cache_ttl = Setting(
         _whole_number(0),
-        lambda: 60,
+        60,
         "Seconds a verified user/password pair is remembered (0 disables the cache).",
-    ),
-    Setting(
-        "statement_timeout",
-        _positive_int,
-        lambda: 600,
-        "Longest a report query may run, in seconds.",
-    ),
-    Setting(
-        "chunk_rows",
-        _positive_int,
-        lambda: 1000,
-        "Rows fetched and encoded per chunk of a streamed response.",
-    ),
-    Setting(
-        "access_log",
+    )
+    statement_timeout = Setting(_positive_int, 600, "Longest a report query may run, in seconds.")
+    chunk_rows = Setting(
+        _positive_int, 1000, "Rows fetched and encoded per chunk of a streamed response."
+    )
+    access_log = Setting(
         str,
-        lambda: "-",
+        "-",
         "Where the access log goes: a file path, '-' for stderr, or '' for none.",
-    ),
-    Setting(
-        "trust_proxy",
+        metavar="PATH",
+    )
+    trust_proxy = Setting(
         _bool,
-        lambda: False,
+        False,
         "Take the client address from X-Forwarded-For (behind a load balancer).",
-    ),
-    Setting(
-        "vicidial_tz",
+    )
+    vicidial_tz = Setting(
         _zone_name_or_empty,
-        lambda: "",
+        "",
         "VICIdial adapter: time zone of the dialer's DATETIME columns (IANA name); "
         "empty means the report time zone.",
-    ),
-    Setting(
-        "vicidial_loan_column",
+    )
+    vicidial_loan_column = Setting(
         _one_of(*VICIDIAL_LOAN_COLUMNS),
-        lambda: "vendor_lead_code",
+        "vendor_lead_code",
         "VICIdial adapter: the vicidial_list column reported as loan_number, one of "
         + ", ".join(VICIDIAL_LOAN_COLUMNS)
         + ".",
-    ),
-    Setting(
-        "vicidial_tenant_source",
+    )
+    vicidial_tenant_source = Setting(
         _one_of(*VICIDIAL_TENANT_SOURCES),
-        lambda: "campaign_name",
+        "campaign_name",
         "VICIdial adapter: where a call's portfolio comes from: campaign_name (its first "
         "3 characters) or user_group (the campaign's user group).",
-    ),
-    Setting(
-        "vicidial_inbound",
+    )
+    vicidial_inbound = Setting(
         _bool,
-        lambda: False,
+        False,
         "VICIdial adapter: also report inbound calls (vicidial_closer_log) as call_type INBOUND.",
-    ),
-    Setting(
-        "vicidial_auth",
+    )
+    vicidial_auth = Setting(
         _bool,
-        lambda: False,
+        False,
         "VICIdial adapter: let active VICIdial users with report rights (user_level >= 7, "
         "view_reports) log in, besides agentcdr's own API users.",
-    ),
-)
-BY_NAME: Final = {s.name: s for s in SETTINGS}
+    )
 
+    __slots__ = ("_values",)
+    _values: dict[str, Any]
 
-@dataclass(frozen=True)
-class Settings:
-    db: str
-    users_db: str
-    host: str
-    port: int
-    workers: int
-    tz: str
-    max_span_days: int
-    http_200: bool
-    login_max_user_failures: int
-    login_max_addr_failures: int
-    login_window: int
-    credential_cache_ttl: int
-    statement_timeout: int
-    chunk_rows: int
-    access_log: str
-    trust_proxy: bool
-    vicidial_tz: str
-    vicidial_loan_column: str
-    vicidial_tenant_source: str
-    vicidial_inbound: bool
-    vicidial_auth: bool
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        """Already parsed values of every setting (``Settings.load`` makes them)."""
+        missing = [s.name for s in SETTINGS if s.name not in values]
+        unknown = sorted(set(values) - set(BY_NAME))
+        if missing or unknown:
+            raise TypeError(f"Settings: missing {missing}, unknown {unknown}")
+        object.__setattr__(self, "_values", dict(values))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"settings are read-only: {name}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._values[s.name] for s in SETTINGS))
+
+    def __repr__(self) -> str:
+        return f"Settings({self.public()!r})"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -281,22 +319,25 @@ class Settings:
         values: dict[str, Any] = {}
         for setting in SETTINGS:
             raw: Any = given.get(setting.name, env.get(setting.env))
-            if raw is None:
-                values[setting.name] = setting.default()
-                continue
-            try:
-                values[setting.name] = setting.parse(raw) if isinstance(raw, str) else raw
-            except ValueError as exc:
-                raise ConfigError(f"setting {setting.name} ({setting.env}): {exc}") from exc
-        return cls(**values)
+            values[setting.name] = setting.default() if raw is None else setting.value(raw)
+        return cls(values)
 
     def public(self) -> dict[str, Any]:
         """The settings with secrets masked, for printing."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = mask_url(value) if BY_NAME[f.name].secret else value
-        return out
+        return {
+            s.name: mask_url(self._values[s.name]) if s.secret else self._values[s.name]
+            for s in SETTINGS
+        }
+
+    def environ(self) -> dict[str, str]:
+        """The settings as environment variables (for worker processes: secrets included)."""
+        return {s.env: str(self._values[s.name]) for s in SETTINGS}
+
+
+SETTINGS: Final[tuple[Setting[Any], ...]] = tuple(
+    value for value in vars(Settings).values() if isinstance(value, Setting)
+)
+BY_NAME: Final = {s.name: s for s in SETTINGS}
 
 
 def mask_url(url: str) -> str:

@@ -22,6 +22,20 @@ MYSQL_ADMIN = os.environ.get("AGENTCDR_TEST_MYSQL", "mysql://root@127.0.0.1:3306
 STORE_KINDS = ("sqlite", "postgresql", "mysql")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2's cheapest costs for every hash the suite makes in-process (production's cost
+    64 MiB and tens of milliseconds each); test_auth checks the production costs, and the
+    servers and commands the suite starts as processes hash as in production."""
+    from argon2 import profiles
+
+    from agentcdr import auth
+
+    auth.use_parameters(profiles.CHEAPEST)
+    yield
+    auth.use_parameters(auth.PRODUCTION)
+
+
 def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI must test this store, but: {reason}")

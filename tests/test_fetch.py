@@ -197,6 +197,7 @@ def test_user_and_url_from_the_environment(live: tuple[str, str], tmp_path: Path
     ok(result)
     assert "1/1 spans" in result.stderr
     assert "rows" in result.stderr
+    assert "\r" not in result.stderr  # not a terminal: a line per span, for log files
 
 
 def test_output_format_errors(

@@ -2,33 +2,28 @@
 
 ``fetch`` writes a report file (CSV, JSON, NDJSON or Parquet); ``sync`` mirrors the remote
 into a local store. Both are resumable: a run that fails goes on where it stopped.
-The password comes from ``--password-stdin``, AGENTCDR_PASSWORD or a prompt, never from an
-argument (arguments end up in shell history and in ``ps``).
+Their options are ``agentcdr.cli.options.remote_options``; the password is read as
+``agentcdr.cli.console`` reads every password.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 
-from agentcdr.cli import run, settings_of
-from agentcdr.cli.options import db_option
-from agentcdr.client import AsyncClient, Client, InvalidArgument, RetryPolicy, Span
-from agentcdr.client.core import Options
+from agentcdr.cli.console import SpanProgress
+from agentcdr.cli.context import run, settings_of
+from agentcdr.cli.options import Remote, db_option, remote_options
+from agentcdr.client import AsyncClient, Client, InvalidArgument, Span
 from agentcdr.client.output import OUTPUT_FORMATS, ReportFile, format_of, parse_fields
-from agentcdr.client.plan import FORMATS, Filters, ResponseFormat, source_of, today_in
+from agentcdr.client.plan import Filters, source_of, today_in
 from agentcdr.client.store_sync import SyncState, default_state_path, mirror
 from agentcdr.errors import ConfigError
-from agentcdr.settings import zone
 from agentcdr.store import open_call_store
 
 WRITE_ROWS = 2000
@@ -37,60 +32,6 @@ WRITE_ROWS = 2000
 def register(group: click.Group) -> None:
     group.add_command(fetch)
     group.add_command(sync)
-
-
-@dataclass(frozen=True)
-class Remote:
-    """The options every command that reads a remote server takes, parsed."""
-
-    url: str
-    go_user: str
-    password_stdin: bool
-    from_date: datetime
-    to_date: datetime | None
-    tz: str | None
-    chunk_days: int | None
-    page_size: int | None
-    max_retries: int
-    response_format: str
-    progress: bool | None
-
-    @property
-    def first(self) -> date:
-        return self.from_date.date()
-
-    @property
-    def last(self) -> date | None:
-        return self.to_date.date() if self.to_date is not None else None
-
-    def password(self) -> str:
-        if self.password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        else:
-            password = os.environ.get("AGENTCDR_PASSWORD") or click.prompt(
-                "Password", hide_input=True, err=True
-            )
-        if not password:
-            raise ConfigError("no password given (--password-stdin, AGENTCDR_PASSWORD or prompt)")
-        return password
-
-    def options(self, chunk_days: int = 1) -> Options:
-        """Client options; ``chunk_days`` is the command's default span."""
-        return {
-            "chunk_days": chunk_days if self.chunk_days is None else self.chunk_days,
-            "page_size": self.page_size,
-            "retry": RetryPolicy(max_retries=self.max_retries),
-            "response_format": cast(ResponseFormat, self.response_format),
-        }
-
-
-def _zone_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None:
-        try:
-            zone(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc)) from None
-    return value
 
 
 # The client's argument names -> the options a user types.
@@ -126,121 +67,28 @@ def _spans(client: Client | AsyncClient, skip: Iterable[date], filters: Filters)
         return client.spans(skip, **filters)
 
 
-_REMOTE_OPTIONS = [
-    click.option(
-        "--url",
-        required=True,
-        envvar="AGENTCDR_URL",
-        help="The remote server (https://host) or its goAPI.php URL [env AGENTCDR_URL].",
-    ),
-    click.option(
-        "--goUser",
-        "go_user",
-        required=True,
-        envvar="AGENTCDR_USER",
-        help="API user name [env AGENTCDR_USER].",
-    ),
-    click.option(
-        "--password-stdin",
-        is_flag=True,
-        help="Read the password from standard input [else env AGENTCDR_PASSWORD, else a prompt].",
-    ),
-    click.option(
-        "--from",
-        "from_date",
-        required=True,
-        type=click.DateTime(["%Y-%m-%d"]),
-        metavar="YYYY-MM-DD",
-        help="First day.",
-    ),
-    click.option(
-        "--to", "to_date", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last day."
-    ),
-    click.option(
-        "--tz",
-        metavar="ZONE",
-        callback=_zone_option,
-        help="IANA zone of the dates and answer times (the tz extension).",
-    ),
-    click.option("--chunk-days", type=click.IntRange(0), help="Days per request [1]."),
-    click.option("--page-size", type=click.IntRange(1), help="Rows per page within a request."),
-    click.option(
-        "--max-retries",
-        type=click.IntRange(0),
-        default=5,
-        show_default=True,
-        help="Retries of a failed request (429, 503, network errors).",
-    ),
-    click.option(
-        "--response-format",
-        type=click.Choice(FORMATS),
-        default="auto",
-        show_default=True,
-        help="What to ask the server for; auto is NDJSON where the server has it.",
-    ),
-    click.option(
-        "--progress/--no-progress",
-        default=None,
-        help="Show progress on stderr [on when stderr is a terminal].",
-    ),
-]
-_REMOTE_NAMES = tuple(f.name for f in fields(Remote))
-
-
-def _remote_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Adds the remote options; the command receives them as one ``remote`` argument."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        remote = Remote(**{name: kwargs.pop(name) for name in _REMOTE_NAMES})
-        command(*args, remote=remote, **kwargs)
-
-    for option in reversed(_REMOTE_OPTIONS):
-        wrapper = option(wrapper)
-    return wrapper
-
-
-class Progress:
-    """One line on stderr, rewritten in place: spans done of all, rows, current span."""
-
-    def __init__(self, enabled: bool | None, spans: int, rows: int = 0) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.total = spans
-        self.done = 0
-        self.rows = rows
-        self.span = ""
-
-    def start(self, span: Span) -> None:
-        self.span = str(span)
-        self._show()
-
-    def finish_span(self) -> None:
-        self.done += 1
-        self._show()
-
-    def add_rows(self, count: int) -> None:
-        self.rows += count
-        self._show()
-
-    def _show(self) -> None:
-        if self.enabled:
-            line = f"\r{self.done}/{self.total} spans  {self.rows:,} rows  {self.span}"
-            click.echo(line.ljust(60), err=True, nl=False)
-
-    def end(self) -> None:
-        if self.enabled and self.span:
-            click.echo(err=True)
-
-
 @click.command()
-@_remote_options
-@click.option("--user", "users", multiple=True, help="An agent (repeat, or comma list).")
-@click.option("--tenant", "tenants", multiple=True, help="A tenant code (repeat).")
-@click.option("--profile", "profiles", multiple=True, help="A profile (repeat).")
-@click.option("--disposition", "dispositions", multiple=True, help="A disposition (repeat).")
-@click.option("--call-type", "call_types", multiple=True, help="MANUAL, DIALER, INBOUND.")
-@click.option("--campaign", "campaigns", multiple=True, help="A campaign name (repeat).")
-@click.option("--updated-since", metavar="'YYYY-MM-DD HH:MM:SS'", help="Only calls changed since.")
+@remote_options
+@click.option("--user", "users", multiple=True, help="An agent (repeat, or a comma list).")
+@click.option("--tenant", "tenants", multiple=True, help="A tenant code (repeat, or a comma list).")
+@click.option("--profile", "profiles", multiple=True, help="A profile (repeat, or a comma list).")
+@click.option(
+    "--disposition", "dispositions", multiple=True, help="A disposition (repeat, or a comma list)."
+)
+@click.option(
+    "--call-type",
+    "call_types",
+    multiple=True,
+    help="MANUAL, DIALER or INBOUND (repeat, or a comma list).",
+)
+@click.option(
+    "--campaign", "campaigns", multiple=True, help="A campaign name (repeat, or a comma list)."
+)
+@click.option(
+    "--updated-since",
+    metavar="'YYYY-MM-DD HH:MM:SS'",
+    help="Only calls inserted or changed since then.",
+)
 @click.option(
     "-o",
     "--output",
@@ -249,9 +97,16 @@ class Progress:
     help="The report file; written as FILE.part and renamed when complete.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(OUTPUT_FORMATS), help="[default: from the extension]"
+    "--format",
+    "fmt",
+    type=click.Choice(OUTPUT_FORMATS),
+    help="[default: from the extension: .csv, .json, .ndjson or .jsonl, .parquet or .pq]",
 )
-@click.option("--fields", help="Columns: a comma list, or 'all' [the 11 documented fields].")
+@click.option(
+    "--fields",
+    help="Columns: a comma list, or 'all' (adds call_duration_sec, profile and call_id) "
+    "[default: the 11 documented fields].",
+)
 @click.option("--restart", is_flag=True, help="Ignore what an earlier failed run fetched.")
 def fetch(
     remote: Remote,
@@ -289,14 +144,14 @@ def fetch(
     report = ReportFile(output, format_of(output, fmt), parse_fields(fields), key)
     password = remote.password()
     report.open(restart=restart)
-    bar: Progress | None = None
+    bar: SpanProgress | None = None
     try:
         with (
             options_named(),
             Client(remote.url, remote.go_user, password, **remote.options()) as client,
         ):
             spans = _spans(client, report.done_days, filters)
-            bar = Progress(remote.progress, len(spans), report.rows)
+            bar = SpanProgress(remote.progress, len(spans), report.rows)
             for span, rows in client.agent_cdr_spans(skip_days=report.done_days, **filters):
                 bar.start(span)
                 batch = []
@@ -327,16 +182,18 @@ def _jsonable(value: Any) -> Any:
 
 
 @click.command()
-@_remote_options
+@remote_options
 @click.option(
     "--state",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The sync state file [next to a SQLite database, else in the current directory].",
+    help="The sync state file [default: DB.sync-HOST_PORT.json next to a SQLite database, "
+    "else agentcdr-sync-HOST_PORT.json in the current directory].",
 )
 @click.option(
     "--changes",
     is_flag=True,
-    help="Pull only calls changed since the last complete sync (updatedSince).",
+    help="Re-read the whole range, but only the calls changed since the last complete sync "
+    "(updatedSince).",
 )
 @db_option
 @click.pass_context
@@ -359,14 +216,14 @@ def sync(ctx: click.Context, remote: Remote, state: Path | None, changes: bool) 
     async def go() -> None:
         store = open_call_store(settings.db, settings)
         await store.open()
-        bar: Progress | None = None
+        bar: SpanProgress | None = None
         try:
             with options_named():
                 client = AsyncClient(url, remote.go_user, password, **options)
             async with client:
                 skip = () if changes else sync_state.done
                 spans = _spans(client, skip, {"from_date": first, "to_date": last, "tz": tz})
-                bar = Progress(remote.progress, len(spans))
+                bar = SpanProgress(remote.progress, len(spans))
                 result = await mirror(
                     client,
                     store,

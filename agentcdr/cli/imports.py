@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from agentcdr.cli import run, settings_of
+from agentcdr.cli.context import run, settings_of
 from agentcdr.cli.options import store_options
 from agentcdr.errors import ConfigError
 from agentcdr.store import open_call_store

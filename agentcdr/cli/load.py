@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import click
 
 from agentcdr import demo as demo_data
-from agentcdr.cli import run, settings_of
+from agentcdr.cli.console import file_progress
+from agentcdr.cli.context import run, settings_of
 from agentcdr.cli.options import store_options
 from agentcdr.errors import ConfigError
 from agentcdr.ingest import FORMATS, ImportResult, import_file
@@ -46,38 +45,6 @@ def summary(result: ImportResult) -> str:
     )
 
 
-@contextmanager
-def _progress(path: Path, show: bool | None) -> Iterator[Callable[[int], None] | None]:
-    """A callback reporting bytes read: a bar on a terminal, or with ``--progress`` elsewhere
-    a line per tenth of the file (a bar's carriage returns make a mess of log files)."""
-    tty = sys.stderr.isatty()
-    if not (tty if show is None else show):
-        yield None
-        return
-    size = max(path.stat().st_size, 1)
-    if tty:
-        with click.progressbar(length=size, label=str(path), file=sys.stderr) as bar:
-            done = 0
-
-            def advance(position: int) -> None:
-                nonlocal done
-                bar.update(position - done)
-                done = position
-
-            yield advance
-        return
-    shown = 0
-
-    def report(position: int) -> None:
-        nonlocal shown
-        tenth = position * 10 // size
-        if tenth > shown:
-            shown = tenth
-            click.echo(f"{path}: {tenth * 10}% read", err=True)
-
-    yield report
-
-
 def _warn(message: str) -> None:
     click.echo(f"agentcdr: warning: {message}", err=True)
 
@@ -94,7 +61,7 @@ async def _import(
     await store.open()
     try:
         for path in files:
-            with _progress(path, show) as progress:
+            with file_progress(path, show) as progress:
                 result = await import_file(
                     store,
                     path,
@@ -121,19 +88,21 @@ async def _import(
     "--format",
     "fmt",
     type=click.Choice(FORMATS, case_sensitive=False),
-    help="File format; by default from the extension (.csv, .ndjson or .jsonl, .json).",
+    help="File format [default: from the extension: .csv, .ndjson or .jsonl, .json].",
 )
 @click.option(
     "--source",
     default="",
     metavar="NAME",
-    help="Where the calls come from: call ids are unique per source, so two systems "
-    "with overlapping ids can be imported side by side.",
+    help="Where the calls come from [default: none]. Call ids are unique per source, so two "
+    "systems with overlapping ids can be imported side by side; the same file imported under "
+    "another source is stored again.",
 )
 @click.option(
     "--progress/--no-progress",
     default=None,
-    help="Show progress (default: a bar when stderr is a terminal).",
+    help="Show progress on stderr: on a terminal a line kept up to date, elsewhere a line "
+    "per tenth of the file [default: on when stderr is a terminal].",
 )
 @click.option(
     "--dry-run",
@@ -176,27 +145,48 @@ async def _demo(settings: Settings, spec: demo_data.DemoSpec, if_empty: bool) ->
 
 
 @click.command("demo")
-@click.option("--days", type=click.IntRange(1, 3660), default=7, show_default=True)
-@click.option("--agents", type=click.IntRange(1, 100_000), default=300, show_default=True)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=7,
+    show_default=True,
+    help="Days of calls, ending on --end-day.",
+)
+@click.option(
+    "--agents", type=click.IntRange(1, 100_000), default=300, show_default=True, help="Agents."
+)
 @click.option(
     "--calls-per-day",
     type=click.IntRange(0, 10_000_000),
     default=6000,
     show_default=True,
-    help="Average calls a day (weekdays get more, weekends fewer; the total is exact).",
+    help="Average calls a day; weekdays get more and weekends fewer, and the total is "
+    "exactly days times calls-per-day.",
 )
-@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Random seed: the same options give the same calls.",
+)
 @click.option(
     "--end-day",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Last day of the data, YYYY-MM-DD (default: today in the report time zone).",
+    metavar="YYYY-MM-DD",
+    help="Last day of the data [default: today in the report time zone].",
 )
-@click.option("--if-empty", is_flag=True, help="Do nothing when the store already has calls.")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing when the store already has calls (make demo uses it).",
+)
 @click.option(
     "--csv",
     "csv_path",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Write the calls as an importable CSV file ('-': standard output), not to the store.",
+    help="Write the calls as a CSV file ('-': standard output) instead of filling the "
+    "store; it loads with agentcdr import in the same --tz.",
 )
 @store_options
 @click.pass_context

@@ -15,8 +15,8 @@ import socket
 
 import click
 
-from agentcdr.cli import set_overrides, settings_of
-from agentcdr.cli.options import store_options
+from agentcdr.cli.context import settings_of
+from agentcdr.cli.options import server_options, store_options
 from agentcdr.errors import ConfigError
 from agentcdr.settings import Settings
 
@@ -55,25 +55,11 @@ def check_address(host: str, port: int) -> None:
 
 
 @click.command()
-@click.option("--host", help="Listen address [env AGENTCDR_HOST, default 127.0.0.1].")
-@click.option("--port", help="Listen port, 1-65535 [env AGENTCDR_PORT, default 8080].")
-@click.option("--workers", help="Worker processes [env AGENTCDR_WORKERS, default 1].")
-@click.option(
-    "--access-log",
-    metavar="PATH",
-    help="Access log file, '-' for stderr, '' for none [env AGENTCDR_ACCESS_LOG].",
-)
+@server_options
 @store_options
 @click.pass_context
-def serve(
-    ctx: click.Context,
-    host: str | None,
-    port: str | None,
-    workers: str | None,
-    access_log: str | None,
-) -> None:
+def serve(ctx: click.Context) -> None:
     """Serve the agent_cdr API, /healthz and the report page."""
-    set_overrides(ctx, host=host, port=port, workers=workers, access_log=access_log)
     settings = settings_of(ctx)  # fails here, naming the key, on a bad setting
     asyncio.run(_check_store(settings))
     check_address(settings.host, settings.port)
@@ -82,8 +68,7 @@ def serve(
     from granian.server import Server
 
     # Workers are separate processes that build the app from the environment.
-    for key, value in settings.__dict__.items():
-        os.environ[f"AGENTCDR_{key.upper()}"] = str(value)
+    os.environ.update(settings.environ())
     click.echo(
         f"agentcdr: serving on http://{settings.host}:{settings.port} "
         f"({settings.workers} worker(s), time zone {settings.tz})",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from agentcdr.cli import settings_of
+from agentcdr.cli.context import settings_of
 from agentcdr.cli.options import store_options
 from agentcdr.settings import SETTINGS
 
@@ -17,16 +17,9 @@ def markdown_table() -> str:
     """The settings table of docs/configuration.md (a test keeps the two equal)."""
     lines = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
-        lines.append(f"| `{s.name}` | `{s.env}` | {_default(s.name, s.default())} | {s.help} |")
+        default = s.shown_default(lambda text: f"`{text}`")
+        lines.append(f"| `{s.name}` | `{s.env}` | {default} | {s.help} |")
     return "\n".join(lines) + "\n"
-
-
-def _default(name: str, value: object) -> str:
-    if name == "tz":
-        return "the machine's local zone"
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    return f"`{value}`" if value != "" else "(empty)"
 
 
 @click.command()

@@ -1,22 +1,21 @@
 """``agentcdr users``: add, list, disable and re-password API users.
 
-Passwords come from a prompt, ``--password-stdin`` or AGENTCDR_PASSWORD, never from an
-argument (arguments end up in shell history and in ``ps``).
+Passwords are read as ``agentcdr.cli.console`` reads every password (never from an
+argument), typed twice at a prompt.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import click
 
 from agentcdr.auth import hash_password
-from agentcdr.cli import run, settings_of
-from agentcdr.cli.options import store_options
+from agentcdr.cli.console import read_password
+from agentcdr.cli.context import run, settings_of
+from agentcdr.cli.options import password_stdin_option, store_options
 from agentcdr.errors import ConfigError
 from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import UserStore
@@ -27,18 +26,6 @@ _TENANT = re.compile(r"^[A-Za-z0-9]{3}$")
 
 def register(group: click.Group) -> None:
     group.add_command(users)
-
-
-def _password(from_stdin: bool) -> str:
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif os.environ.get("AGENTCDR_PASSWORD"):
-        password = os.environ["AGENTCDR_PASSWORD"]
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise ConfigError("the password must have at least 8 characters")
-    return password
 
 
 def _tenants(values: tuple[str, ...]) -> frozenset[str]:
@@ -71,9 +58,11 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--tenant", "tenant", multiple=True, help="A tenant the user may see (repeat).")
+@click.option(
+    "--tenant", "tenant", multiple=True, help="A tenant the user may see (repeat, or a comma list)."
+)
 @click.option("--all-tenants", is_flag=True, help="The user may see every tenant.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@password_stdin_option
 @click.option("--if-missing", is_flag=True, help="Do nothing when the user exists.")
 @store_options
 @click.pass_context
@@ -99,7 +88,7 @@ def add(
                     click.echo(f"user {name} exists; left unchanged")
                     return
                 raise ConfigError(f"user {name!r} already exists")
-            password = _password(password_stdin)
+            password = read_password(password_stdin, new=True)
             await store.add_user(name, hash_password(password), all_tenants, tenants)
         click.echo(f"added user {name}")
 
@@ -155,7 +144,7 @@ def enable(ctx: click.Context, name: str) -> None:
 
 @users.command("passwd")
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@password_stdin_option
 @store_options
 @click.pass_context
 def passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
@@ -165,7 +154,9 @@ def passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
         async with _user_store(ctx) as store:
             if await store.get_user(name) is None:
                 raise ConfigError(f"no such user: {name!r}")
-            await store.update_user(name, password_hash=hash_password(_password(password_stdin)))
+            await store.update_user(
+                name, password_hash=hash_password(read_password(password_stdin, new=True))
+            )
         click.echo(f"password of {name} changed")
 
     run(go())
