@@ -57,6 +57,20 @@ class QueryHooks:
 PLAIN: Final = QueryHooks()
 
 
+# The list filters of a request and the column each one matches (lower-cased values against
+# a lower-cased column where the match is case-insensitive; agent_key is the lower-cased
+# agent, kept so that the match is an index range scan).
+_LIST_FILTERS: Final = (
+    ("users", "agent_key"),
+    ("profiles", "profile"),
+    ("call_types", "call_type"),
+    ("dispositions", "LOWER(disposition)"),
+    ("campaigns", "LOWER(campaign_name)"),
+    ("phones", "phone_number"),
+    ("loans", "loan_number"),
+)
+
+
 def _filters(request: ReportRequest, p: _Params) -> list[str]:
     """The conditions of a request's filters, beyond its range (shared by the report and
     its summary, so that their counts agree)."""
@@ -65,20 +79,10 @@ def _filters(request: ReportRequest, p: _Params) -> list[str]:
         where.append("1 = 0")  # a scope of no tenants sees nothing (the API asks no query)
     elif request.tenants is not None:
         where.append(p.in_list("portfolio", request.tenants))
-    if request.users:
-        where.append(p.in_list("agent_key", request.users))
-    if request.profiles:
-        where.append(p.in_list("profile", request.profiles))
-    if request.call_types:
-        where.append(p.in_list("call_type", request.call_types))
-    if request.dispositions:
-        where.append(p.in_list("LOWER(disposition)", request.dispositions))
-    if request.campaigns:
-        where.append(p.in_list("LOWER(campaign_name)", request.campaigns))
-    if request.phones:
-        where.append(p.in_list("phone_number", request.phones))
-    if request.loans:
-        where.append(p.in_list("loan_number", request.loans))
+    for attribute, column in _LIST_FILTERS:
+        values: tuple[str, ...] = getattr(request, attribute)
+        if values:
+            where.append(p.in_list(column, values))
     if request.updated_since is not None:
         where.append(f"updated_at >= {p.one(request.updated_since)}")
     return where
