@@ -330,6 +330,24 @@ def test_an_error_clears_the_rows_and_says_what_to_fix(base: str, page: Page) ->
     screenshot(page, "error")
 
 
+def test_a_failed_later_page_clears_the_rows_too(base: str, page: Page) -> None:
+    sign_in(page, base, "admin", PASSWORD, DAY_VIEW)
+    unavailable = {"result": "error", "code": "10007", "message": "The database is unavailable"}
+
+    def fail_next_pages(route) -> None:  # type: ignore[no-untyped-def]
+        if "cursor=" in (route.request.post_data or ""):
+            route.fulfill(status=503, json=unavailable)
+        else:
+            route.continue_()
+
+    page.route(f"**{API_PATH}", fail_next_pages)
+    scroll_to_end(page)
+    page.locator("#status.error").wait_for()
+    assert status(page) == "The database is unavailable. Try again later."
+    assert rendered_rows(page) == 0
+    assert page.get_by_role("button", name="Export CSV").is_disabled()
+
+
 def test_an_empty_result_says_so(base: str, page: Page) -> None:
     sign_in(page, base, "admin", PASSWORD, "?preset=custom&fromDate=2024-01-01&toDate=2024-01-02")
     assert status(page).startswith("No calls match these filters from 2024-01-01 00:00:00")

@@ -42,7 +42,7 @@ function advice(error) {
     case "40001":
     case "41004": return `${error.message}. Correct that filter and show the report again.`;
     case "10429": return `${error.message}. Wait ${error.retryAfter ?? "a few"} seconds, then try again.`;
-    case "10007": return `${error.message}. The database is unreachable: try again later.`;
+    case "10007": return `${error.message}. Try again later.`;
     case "network": return "The server could not be reached: check the connection and try again.";
     default: return error.message;
   }
@@ -103,7 +103,6 @@ async function load(q) {
     if (q === query) {
       q.loading = false;
       setBusy(false);
-signin.querySelector("button").disabled = false; // a form without this script must not submit
     }
   }
   if (q === query && !q.done && grid.nearEnd()) nextPage();
@@ -132,6 +131,7 @@ async function fail(error) {
     return;
   }
   const message = advice(error);
+  query.rows = 0; // nothing shown, nothing to export
   await grid.clear(message);
   say(message, "error");
 }
