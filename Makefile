@@ -8,7 +8,7 @@ PORT   ?= 8080
 DEMO_USER ?= demo
 DEMO_PASSWORD ?= demo-password
 
-.PHONY: demo test unit newcomer bench check docs lint typecheck lock clean
+.PHONY: demo test unit newcomer bench check docs lint typecheck lock clean page
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,20 @@ $(VENV)/.dev: requirements/dev.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.base
 
+# The report page's libraries (git-ignored), from package-lock.json with its integrity
+# hashes; rebuilt when the lock file or the copy script changes.
+PAGE := agentcdr/web/static/vendor/manifest.json
+
+$(PAGE): package.json package-lock.json scripts/build-page.mjs
+	@command -v npm >/dev/null || { echo "make: the report page needs Node.js and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	node scripts/build-page.mjs
+
+## page: the report page's libraries in agentcdr/web/static/vendor/
+page: $(PAGE)
+
 ## demo: demo database, demo API user, server on http://$(HOST):$(PORT)
-demo: $(VENV)/.base
+demo: $(VENV)/.base $(PAGE)
 	$(BIN)/agentcdr --db $(DB) demo --days 7 --agents 300 --calls-per-day 6000 --if-empty
 	AGENTCDR_PASSWORD=$(DEMO_PASSWORD) $(BIN)/agentcdr --db $(DB) users add $(DEMO_USER) --all-tenants --if-missing
 	@echo
@@ -46,16 +58,16 @@ test: $(VENV)/.dev
 	echo "make test: $$(( $$(date +%s) - started )) s"; exit $$status
 
 ## unit: the test suite alone, in parallel
-unit: $(VENV)/.dev
+unit: $(VENV)/.dev $(PAGE)
 	$(BIN)/pytest -n auto --cov --cov-report=term
 
 ## newcomer: make demo in a fresh copy with the base install, and the wheel without extras
 newcomer: $(VENV)/.dev
 	PYTHON=$(PYTHON) .ci/newcomer
 
-check: $(VENV)/.dev
-	$(BIN)/ruff check agentcdr tests bench
-	$(BIN)/ruff format --check agentcdr tests bench
+check: $(VENV)/.dev $(PAGE)
+	$(BIN)/ruff check agentcdr tests bench hatch_build.py
+	$(BIN)/ruff format --check agentcdr tests bench hatch_build.py
 	$(BIN)/mypy
 
 ## docs: regenerate what docs/ shows of the code (cli.md from --help, the settings table of
@@ -77,4 +89,4 @@ lock: $(BIN)/python
 	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra mysql --extra vicidial --extra parquet --extra dev --generate-hashes -o requirements/dev.lock -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage demo.db demo.db-wal demo.db-shm
+	rm -rf $(VENV) node_modules agentcdr/web/static/vendor .pytest_cache .mypy_cache .ruff_cache .coverage demo.db demo.db-wal demo.db-shm

@@ -351,13 +351,6 @@ def test_healthz_needs_no_credentials(sqlite_api: ApiHarness) -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_report_page_is_served(sqlite_api: ApiHarness) -> None:
-    page = sqlite_api.client.get("/")
-    assert page.status_code == 200
-    assert "/goAPIv2/goReports/goAPI.php" in sqlite_api.client.get("/static/report.js").text
-    assert "<form" in page.text
-
-
 def test_throttle_behind_a_proxy_uses_the_address_the_proxy_appended(
     sqlite_url: str, open_api: Callable[..., ApiHarness]
 ) -> None:

@@ -31,6 +31,8 @@ from agentcdr.errors import (
     MethodNotAllowed,
     TooManyRequests,
 )
+from agentcdr.records import ReportRequest
+from agentcdr.render import to_local_text
 from agentcdr.settings import Settings
 from agentcdr.store.base import CallStore
 
@@ -38,6 +40,8 @@ log = logging.getLogger("agentcdr.api")
 
 ACTION: Final = "agent_cdr"
 CORS: Final = {"Access-Control-Allow-Origin": "*"}
+# Formats that a browser saves to a file (the report page's exports are form submissions).
+DOWNLOADS: Final = ("csv", "ndjson")
 
 
 @dataclass
@@ -92,6 +96,8 @@ class Api:
             stream = await self.store.report(report, self.settings.chunk_rows)
         rows = ReportRows(report, stream)
         headers = {**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"}
+        if fmt in DOWNLOADS:
+            headers["Content-Disposition"] = attachment(report)
         body = ENCODERS[fmt](rows)
         if await rows.read_ahead(self.settings.chunk_rows):
             # The whole report is already in hand: one response with a Content-Length is
@@ -99,6 +105,13 @@ class Api:
             whole = b"".join([chunk async for chunk in body])
             return Response(whole, media_type=MEDIA_TYPES[fmt], headers=headers)
         return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def attachment(report: ReportRequest) -> str:
+    """``agent_cdr_FROM_TO.EXT``: the first and last day of the range, in the report zone."""
+    first = to_local_text(report.start_ts, report.tz)[:10]
+    last = to_local_text(max(report.end_ts - 1, report.start_ts), report.tz)[:10]
+    return f'attachment; filename="agent_cdr_{first}_{last}.{report.response_type}"'
 
 
 async def _parameters(request: Request) -> params.Raw:

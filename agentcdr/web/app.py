@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentcdr.auth import Authenticator, Throttle
 from agentcdr.errors import ConfigError, DatabaseUnavailable
@@ -23,6 +25,13 @@ from agentcdr.web.api import Api
 API_PATH = "/goAPIv2/goReports/goAPI.php"
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 STATIC = Path(__file__).parent / "static"
+# The page runs its own module scripts only (no inline script, nothing from elsewhere) and
+# may not be framed.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
 
 
 def create_app(
@@ -57,7 +66,10 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def page(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html")
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def favicon(request: Request) -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -79,13 +91,35 @@ def create_app(
             Route(API_PATH, api.handle, methods=ALL_METHODS),
             Route("/healthz", healthz),
             Route("/", page),
+            Route("/favicon.svg", favicon),
+            Route("/favicon.ico", favicon),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         lifespan=lifespan,
     )
     app.state.api = api
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(accesslog.AccessLog)
     return app
+
+
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` on every response, and the page's
+    Content-Security-Policy on every HTML one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = PAGE_POLICY
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
 def _user_sources(
