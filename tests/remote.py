@@ -1,5 +1,6 @@
 """A remote agentcdr for the client and fetch tests: generated calls, the ids a store holds, a
-seeded server over a real socket, and a TCP proxy in front of it that fails requests."""
+client of the app in-process, a seeded server over a real socket, and a TCP proxy in front of
+it that fails requests."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import socket
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import suppress
 from datetime import date, timedelta
+from typing import Any
 
+import httpx
 import orjson
 import pytest
 
+from agentcdr.client import AsyncClient, CdrRow
 from agentcdr.records import CallRecord
+from tests.bodies import FAST
 from tests.livserver import serve
-from tests.seed import call, seed
+from tests.seed import PASSWORD, call, seed
 
 
 def generated_calls(
@@ -51,6 +56,36 @@ FIRST, LAST = "2025-05-10", "2025-05-15"
 def store_ids(db_url: str, where: str = "1=1") -> set[str]:
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as db:
         return {r[0] for r in db.execute(f"SELECT call_id FROM calls WHERE {where}")}
+
+
+async def in_process(
+    db_url: str,
+    app_wrapper: Callable[[Any], Any] | None = None,
+    user: str = "api",
+    password: str = PASSWORD,
+    server: dict[str, Any] | None = None,
+    **options: Any,
+) -> AsyncClient:
+    """An ``AsyncClient`` talking to the real app in-process; ``server``: more settings."""
+    from agentcdr.settings import Settings
+    from agentcdr.store import open_call_store
+    from agentcdr.web.app import create_app
+
+    values = {"db": db_url, "tz": "America/New_York", "access_log": "", **(server or {})}
+    settings = Settings.load(values)
+    store = open_call_store(db_url, settings)
+    await store.open()
+    app = create_app(settings, store)
+    if app_wrapper is not None:
+        app = app_wrapper(app)
+    options.setdefault("retry", FAST)
+    return AsyncClient(
+        "http://remote.test", user, password, transport=httpx.ASGITransport(app), **options
+    )
+
+
+async def collect(rows: AsyncIterator[CdrRow]) -> list[CdrRow]:
+    return [row async for row in rows]
 
 
 def _read_head(conn: socket.socket) -> tuple[bytes, bytes]:

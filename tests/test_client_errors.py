@@ -11,6 +11,7 @@ from agentcdr.client import (
     ServerUnavailable,
 )
 from agentcdr.client.errors import error_from_response, retry_after_of
+from agentcdr.errors import CommandNotFound
 from tests.bodies import ERROR_XML
 
 
@@ -30,9 +31,13 @@ def test_error_from_response() -> None:
     denied = error_from_response(403, {}, ERROR_XML)
     assert isinstance(denied, PermissionDenied)
     assert not denied.retryable
-    unknown = error_from_response(404, {}, b'{"result":"error","code":"10005","message":"x"}')
+    # Every code of the table is the server's own class now (10005 was a plain ApiError).
+    not_found = error_from_response(404, {}, b'{"result":"error","code":"10005","message":"x"}')
+    assert type(not_found) is CommandNotFound
+    assert not_found.code == "10005"
+    unknown = error_from_response(404, {}, b'{"result":"error","code":"10099","message":"x"}')
     assert type(unknown) is ApiError
-    assert unknown.code == "10005"
+    assert unknown.code == "10099"
     assert retry_after_of({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert retry_after_of({"retry-after": "soon"}) is None
 

@@ -47,10 +47,10 @@ def test_retry_policy() -> None:
     assert 1.0 <= waits[1] <= 2.0  # type: ignore[operator]
     assert 1.5 <= waits[2] <= 3.0  # type: ignore[operator]
     assert policy.delay(4, network) is None
-    assert policy.delay(1, RateLimited("x", retry_after=30)) == 30
-    assert policy.delay(1, RateLimited("x", retry_after=900)) is None
-    assert policy.delay(1, ServerUnavailable("x")) is not None
-    assert policy.delay(1, AuthError("x")) is None
+    assert policy.delay(1, RateLimited.from_wire("x", retry_after=30)) == 30
+    assert policy.delay(1, RateLimited.from_wire("x", retry_after=900)) is None
+    assert policy.delay(1, ServerUnavailable.from_wire("x")) is not None
+    assert policy.delay(1, AuthError.from_wire("x")) is None
     assert policy.delay(1, MalformedResponse("x")) is None
 
 

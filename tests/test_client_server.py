@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from agentcdr.client import (
     RetryPolicy,
 )
 from tests.bodies import FAST
-from tests.remote import CALLS, FIRST, LAST, FaultyProxy, live, store_ids
+from tests.remote import CALLS, FIRST, LAST, FaultyProxy, collect, in_process, live, store_ids
 from tests.seed import PASSWORD, TZ, seed
 
 __all__ = ["live"]  # the module-scoped server fixture
@@ -38,33 +37,6 @@ def remote_db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'remote.db'}"
     seed(url, CALLS, {"api": None, "gal": frozenset({"GAL"})})
     return url
-
-
-async def in_process(
-    db_url: str,
-    app_wrapper: Callable[[Any], Any] | None = None,
-    user: str = "api",
-    password: str = PASSWORD,
-    **options: Any,
-) -> AsyncClient:
-    from agentcdr.settings import Settings
-    from agentcdr.store import open_call_store
-    from agentcdr.web.app import create_app
-
-    settings = Settings.load({"db": db_url, "tz": "America/New_York", "access_log": ""})
-    store = open_call_store(db_url, settings)
-    await store.open()
-    app = create_app(settings, store)
-    if app_wrapper is not None:
-        app = app_wrapper(app)
-    options.setdefault("retry", FAST)
-    return AsyncClient(
-        "http://remote.test", user, password, transport=httpx.ASGITransport(app), **options
-    )
-
-
-async def collect(rows: AsyncIterator[CdrRow]) -> list[CdrRow]:
-    return [row async for row in rows]
 
 
 @pytest.mark.parametrize("fmt", ["auto", "json", "xml", "ndjson"])
