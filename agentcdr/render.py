@@ -8,13 +8,13 @@ precomputed strings, and durations through a table.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from agentcdr import csvtext
 from agentcdr.records import ALL_FIELDS, COL, NUMERIC_FIELDS, Row
 
 _SECONDS_PER_DAY: Final = 86400
@@ -106,13 +106,6 @@ def parse_local(text: str, tz: ZoneInfo) -> int:
 
 
 RowFunction = Callable[[Row], Any]
-_NEEDS_CSV_QUOTES: Final = re.compile(r'[",\r\n]')
-
-
-def _csv_text(value: str) -> str:
-    if _NEEDS_CSV_QUOTES.search(value) is None:
-        return value
-    return '"' + value.replace('"', '""') + '"'
 
 
 def _number(value: int | None) -> str:
@@ -162,7 +155,7 @@ def compile_row(
         "t": LocalTimeFormatter(tz),
         "d": format_duration,
         "x": escape,
-        "q": _csv_text,
+        "q": csvtext.cell,
         "n": _number,
     }
     exec(f"def row(r):\n    return {body}\n", namespace)  # noqa: S102 - source built from constants
@@ -200,14 +193,10 @@ def compile_batch(fields: tuple[str, ...], tz: ZoneInfo, kind: str) -> BatchFunc
             return "&" not in text and text.count("<") == text.count(">") == rows * tags
 
     elif kind == "csv":
-        commas = len(fields) - 1
+        cells = len(fields)
 
         def clean(text: str, rows: int) -> bool:
-            return (
-                '"' not in text
-                and text.count(",") == rows * commas
-                and text.count("\n") == text.count("\r") == rows
-            )
+            return csvtext.plain(text, rows, cells)
 
     else:
         raise ValueError(f"no batch rendering for {kind!r}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agentcdr import params
+from agentcdr.errors import ConfigError
 from tests.conftest import API, USERS, ApiHarness, make_harness
 from tests.seed import PASSWORD, TZ, seed
 
@@ -264,6 +265,22 @@ def test_unexpected_error_is_500_with_a_request_id(
         "message": f"Internal error (request id {request_id})",
     }
     assert "SELECT" not in response.text
+
+
+def test_an_error_without_a_wire_code_is_internal_and_logged(
+    sqlite_api: ApiHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def misconfigured(*args: object, **kwargs: object) -> None:
+        raise ConfigError("cannot open /srv/secret/calls.db")
+
+    monkeypatch.setattr(params, "build_request", misconfigured)
+    response = sqlite_api.post(**DAY)
+    request_id = response.headers["x-request-id"]
+    error(response, 500, "10500", f"Internal error (request id {request_id})")
+    assert "secret" not in response.text
+    logged = [r for r in caplog.records if r.name == "agentcdr.api"]
+    assert [r.getMessage() for r in logged] == [f"unexpected error in request {request_id}"]
+    assert "cannot open /srv/secret/calls.db" in caplog.text  # the traceback, for the operator
 
 
 def test_json_body_multipart_and_basic_auth(sqlite_api: ApiHarness) -> None:

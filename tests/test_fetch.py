@@ -20,10 +20,10 @@ from click.testing import CliRunner, Result
 from agentcdr.cli import main
 from agentcdr.records import ALL_FIELDS, DEFAULT_FIELDS
 from agentcdr.store import open_call_store
+from tests.remote import CALLS, FIRST, LAST, FaultyProxy, live, store_ids
 from tests.seed import PASSWORD, TZ, add_calls, call
-from tests.test_client import CALLS, FIRST, LAST, FaultyProxy, live, store_ids
 
-__all__ = ["live"]  # the module-scoped server fixture, shared with test_client
+__all__ = ["live"]  # the module-scoped server fixture, shared with test_client_server
 
 pytestmark = pytest.mark.socket
 

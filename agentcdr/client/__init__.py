@@ -9,20 +9,22 @@ from __future__ import annotations
 from agentcdr.client.aio import AsyncClient
 from agentcdr.client.blocking import Client
 from agentcdr.client.errors import (
-    ApiError,
-    AuthError,
     ClientError,
     IncompleteResponse,
     InvalidArgument,
-    InvalidRequest,
     MalformedResponse,
     NetworkError,
+)
+from agentcdr.client.plan import Filters, RetryPolicy, Span
+from agentcdr.client.rows import CdrRow
+from agentcdr.errors import (
+    ApiError,
+    AuthError,
+    InvalidRequest,
     PermissionDenied,
     RateLimited,
     ServerUnavailable,
 )
-from agentcdr.client.plan import Filters, RetryPolicy, Span
-from agentcdr.client.rows import CdrRow
 
 __all__ = [
     "ApiError",

@@ -14,6 +14,7 @@ from agentcdr.client.core import DEFAULT_TIMEOUT, BaseClient, Options, raise_for
 from agentcdr.client.errors import ClientError
 from agentcdr.client.plan import Filters, Span, SpanFetch
 from agentcdr.client.rows import CdrRow
+from agentcdr.errors import ApiError
 
 
 class AsyncClient(BaseClient):
@@ -77,7 +78,7 @@ class AsyncClient(BaseClient):
                     for row in fetch.take(parser.close()):
                         yield row
                 fetch.finished(parser.trailer)
-            except (httpx.RequestError, ClientError) as exc:
+            except (httpx.RequestError, ClientError, ApiError) as exc:
                 await asyncio.sleep(fetch.failed(exc))
 
     async def aclose(self) -> None:

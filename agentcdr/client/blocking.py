@@ -14,6 +14,7 @@ from agentcdr.client.core import DEFAULT_TIMEOUT, BaseClient, Options, raise_for
 from agentcdr.client.errors import ClientError
 from agentcdr.client.plan import Filters, Span, SpanFetch
 from agentcdr.client.rows import CdrRow
+from agentcdr.errors import ApiError
 
 
 class Client(BaseClient):
@@ -78,7 +79,7 @@ class Client(BaseClient):
                         yield from fetch.take(parser.feed(chunk))
                     yield from fetch.take(parser.close())
                 fetch.finished(parser.trailer)
-            except (httpx.RequestError, ClientError) as exc:
+            except (httpx.RequestError, ClientError, ApiError) as exc:
                 time.sleep(fetch.failed(exc))
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from agentcdr.client.errors import ApiError, InvalidArgument, error_from_response
+from agentcdr.client.errors import InvalidArgument, error_from_response
 from agentcdr.client.plan import (
     FORMATS,
     Filters,
@@ -24,6 +24,7 @@ from agentcdr.client.plan import (
     span_fetches,
     today_in,
 )
+from agentcdr.errors import ApiError
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 

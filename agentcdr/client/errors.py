@@ -1,7 +1,10 @@
-"""What the client raises: the server's API errors, typed by code, and transport failures.
+"""What the client raises: the server's answers as the server's own classes, and its own failures.
 
-Every class derives from ``AgentCDRError``, so the CLI reports a failed fetch the way it
-reports any other error: one line on stderr, exit status 1.
+An error body (or an error status without one) becomes the class the server raised, looked up
+in ``agentcdr.errors.BY_CODE``: ``AuthError`` is ``BadCredentials``, ``RateLimited`` is
+``TooManyRequests``, and so on. What is not the server's answer (the network, a truncated or
+foreign body, a bad argument) is a ``ClientError``. Both are ``AgentCDRError``s, so the CLI
+reports a failed fetch the way it reports any other error: one line on stderr, exit status 1.
 """
 
 from __future__ import annotations
@@ -9,18 +12,25 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 from xml.etree import ElementTree
 
 import orjson
 
-from agentcdr.errors import AgentCDRError
+from agentcdr.errors import (
+    BY_CODE,
+    AgentCDRError,
+    ApiError,
+    AuthError,
+    InvalidRequest,
+    PermissionDenied,
+    RateLimited,
+    ServerUnavailable,
+)
 
 
 class ClientError(AgentCDRError):
-    """Base of everything the client raises."""
-
-    retryable = False
+    """Base of what the client raises that is not an answer of the server."""
 
 
 class InvalidArgument(ClientError, ValueError):
@@ -31,59 +41,6 @@ class InvalidArgument(ClientError, ValueError):
         super().__init__(f"{argument}: {detail}")
         self.argument = argument
         self.detail = detail
-
-
-class ApiError(ClientError):
-    """The server answered with an error body (or an error status without one)."""
-
-    def __init__(
-        self,
-        message: str,
-        code: str | None = None,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        # Instance attributes shadow the class defaults, so ``code`` is what the server said.
-        self.code = code if code is not None else type(self).code
-        self.status = status if status is not None else type(self).status
-        self.retry_after = retry_after
-
-    def __str__(self) -> str:
-        return f"{self.message} (code {self.code})"
-
-
-class AuthError(ApiError):
-    code = "10000"
-    status = 401
-
-
-class PermissionDenied(ApiError):
-    code = "10001"
-    status = 403
-
-
-class InvalidRequest(ApiError):
-    """``40001`` (a missing parameter) or ``41004`` (an invalid value)."""
-
-    code = "41004"
-    status = 400
-
-
-class RateLimited(ApiError):
-    """``10429``; ``retry_after`` holds the server's Retry-After in seconds, when it sent one."""
-
-    code = "10429"
-    status = 429
-    retryable = True
-
-
-class ServerUnavailable(ApiError):
-    """``10007`` (the server's database is down) or a gateway's 502/503/504."""
-
-    code = "10007"
-    status = 503
-    retryable = True
 
 
 class NetworkError(ClientError):
@@ -100,15 +57,11 @@ class MalformedResponse(ClientError):
     """The body is not the report format that was asked for."""
 
 
-_BY_CODE: dict[str, type[ApiError]] = {
-    "10000": AuthError,
-    "10001": PermissionDenied,
-    "40001": InvalidRequest,
-    "41004": InvalidRequest,
-    "10429": RateLimited,
-    "10007": ServerUnavailable,
-}
-_BY_STATUS: dict[int, type[ApiError]] = {
+# What a fetch may raise, and what its retry logic looks at.
+FetchError = ClientError | ApiError
+
+# A response without an API body (a gateway's or proxy's own page) is known by its status.
+_BY_STATUS: Final[dict[int, type[ApiError]]] = {
     400: InvalidRequest,
     401: AuthError,
     403: PermissionDenied,
@@ -122,10 +75,10 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 def api_error(
     code: Any, message: Any, status: int | None = None, retry_after: float | None = None
 ) -> ApiError:
-    """The typed error for an error body's ``code`` and ``message``."""
+    """The server's error for an error body's ``code`` and ``message``."""
     code_text = str(code) if code is not None else None
-    cls = _BY_CODE.get(code_text or "") or _BY_STATUS.get(status or 0) or ApiError
-    return cls(str(message or "error"), code_text, status, retry_after)
+    cls = BY_CODE.get(code_text or "") or _BY_STATUS.get(status or 0) or ApiError
+    return cls.from_wire(str(message or "error"), status, retry_after, code=code_text)
 
 
 def retry_after_of(headers: Mapping[str, str]) -> float | None:

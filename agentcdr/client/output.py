@@ -12,8 +12,6 @@ groups, once the report is complete.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -22,6 +20,7 @@ from typing import IO, Any, Final
 
 import orjson
 
+from agentcdr import csvtext
 from agentcdr.client.plan import Span
 from agentcdr.client.rows import CdrRow
 from agentcdr.errors import ConfigError
@@ -71,12 +70,10 @@ class _Encoder:
     def __init__(self, fmt: str, fields: Sequence[str]) -> None:
         self.fmt = fmt
         self.fields = tuple(fields)
-        self._text = io.StringIO()
-        self._csv = csv.writer(self._text, lineterminator="\r\n")
 
     def prologue(self) -> bytes:
         if self.fmt == "csv":
-            return self._csv_lines([self.fields])
+            return csvtext.lines([self.fields]).encode()
         if self.fmt == "json":
             return b'{"result":"success","data":{"rows":['
         return b""
@@ -84,7 +81,8 @@ class _Encoder:
     def rows(self, rows: Sequence[CdrRow], first: bool) -> bytes:
         values = [[row.api_value(f) for f in self.fields] for row in rows]
         if self.fmt == "csv":
-            return self._csv_lines([["" if v is None else v for v in vs] for vs in values])
+            cells = [["" if v is None else str(v) for v in vs] for vs in values]
+            return csvtext.lines(cells).encode()
         objects = [orjson.dumps(dict(zip(self.fields, vs, strict=True))) for vs in values]
         if self.fmt == "json":
             return (b"" if first else b",") + b",".join(objects)
@@ -94,12 +92,6 @@ class _Encoder:
         if self.fmt == "json":
             return b'],"headers":' + orjson.dumps(_headers(self.fields)) + b"}}\n"
         return b""
-
-    def _csv_lines(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        self._text.seek(0)
-        self._text.truncate()
-        self._csv.writerows(rows)
-        return self._text.getvalue().encode()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -10,7 +10,6 @@ body (the typed ``ApiError``, for servers that answer errors with HTTP 200). Aft
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, cast
 from xml.etree import ElementTree
@@ -18,19 +17,11 @@ from xml.etree import ElementTree
 import orjson
 
 from agentcdr.client.errors import IncompleteResponse, MalformedResponse, api_error
+from agentcdr.jsonrows import JsonRowsError, RowsParser
 
 RowData = dict[str, Any]
 
-# A row is a flat object, so its end is the first "}" outside a string; the unrolled string
-# loops keep the regular expression linear.
-_FLAT_PREFIX: Final = rb'\{[^"{}\[\]]*(?:"[^"\\]*(?:\\.[^"\\]*)*"[^"{}\[\]]*)*'
-_FLAT_OBJECT: Final = re.compile(_FLAT_PREFIX + rb"\}", re.S)
-_FLAT_START: Final = re.compile(_FLAT_PREFIX, re.S)
-_STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_SCALAR: Final = re.compile(rb'[^\s"{}\[\],:]+')
-_SPACE: Final = re.compile(rb"\s*")
-# No row is this long: an unmatched stretch longer than this is not a row that is still
-# arriving but a malformed body.
+# No row is this long: a longer one is not a row that is still arriving but a malformed body.
 _MAX_ROW_BYTES: Final = 1 << 20
 
 
@@ -116,127 +107,36 @@ class NdjsonParser:
         return out
 
 
-class _Level:
-    """An open object or array outside the rows, with the key being read."""
-
-    __slots__ = ("expect_key", "is_object", "key")
-
-    def __init__(self, is_object: bool) -> None:
-        self.is_object = is_object
-        self.expect_key = is_object
-        self.key: str | None = None
-
-
 class JsonParser:
-    """The documented JSON body, rows streamed one by one.
-
-    Everything outside ``data.rows`` (result, headers, meta, next_cursor, or an error body) is
-    copied into a small skeleton document, parsed at the end; each row is cut out with a
-    regular expression and parsed on its own, so memory holds one network chunk at a time.
-    """
+    """The documented JSON body, rows streamed one by one by ``agentcdr.jsonrows``, the parser
+    ``agentcdr import`` reads files with; what surrounds the rows (result, headers, meta,
+    next_cursor, or an error body) is applied at the end."""
 
     def __init__(self) -> None:
         self.trailer = Trailer()
-        self._buf = b""
-        self._skeleton = bytearray()
-        self._stack: list[_Level] = []
-        self._in_rows = False
-        self._after_row = False
-        self._ended = False
+        self._rows = RowsParser(bare_array=False, max_item_bytes=_MAX_ROW_BYTES)
 
     def feed(self, data: bytes) -> list[RowData]:
-        buf = self._buf + data if self._buf else data
-        out: list[RowData] = []
-        pos = 0
-        while pos < len(buf):
-            step = self._row_step if self._in_rows else self._skeleton_step
-            new = step(buf, pos, out)
-            if new < 0:
-                break
-            pos = new
-        self._buf = buf[pos:]
-        if len(self._buf) > _MAX_ROW_BYTES:
-            raise MalformedResponse("the response holds a row that is not a flat JSON object")
-        return out
+        try:
+            return [row.value for row in self._rows.feed(data)]
+        except JsonRowsError as exc:
+            raise _malformed(exc) from None
 
     def close(self) -> list[RowData]:
-        if self._buf.strip() or not self._ended:
-            raise IncompleteResponse("the response ended before the JSON document did")
-        data = _loads(bytes(self._skeleton))
-        if not isinstance(data, dict):
-            raise MalformedResponse("the response is not a JSON object")
-        _control(data, self.trailer)
+        try:
+            self._rows.close()
+        except JsonRowsError as exc:
+            if exc.truncated:
+                raise IncompleteResponse(
+                    "the response ended before the JSON document did"
+                ) from None
+            raise _malformed(exc) from None
+        _control(self._rows.outside, self.trailer)
         return []
 
-    def _rows_path(self) -> bool:
-        stack = self._stack
-        return (
-            len(stack) == 2
-            and stack[0].key == "data"
-            and stack[1].is_object
-            and stack[1].key == "rows"
-        )
 
-    def _skeleton_step(self, buf: bytes, pos: int, out: list[RowData]) -> int:
-        """Consume one token outside the rows; -1 when it is not all there yet."""
-        char = buf[pos : pos + 1]
-        if char in b" \t\r\n":
-            return _SPACE.match(buf, pos).end()  # type: ignore[union-attr]
-        if self._ended or (not self._stack and char != b"{"):
-            raise MalformedResponse("the response is not a JSON object")
-        top = self._stack[-1] if self._stack else None
-        if char == b'"':
-            match = _STRING.match(buf, pos)
-            if match is None:
-                return -1
-            if top is not None and top.expect_key:
-                top.key, top.expect_key = orjson.loads(match.group()), False
-            self._skeleton += match.group()
-            return match.end()
-        self._skeleton += char
-        if char in b"{[":
-            if char == b"[" and self._rows_path():
-                self._in_rows, self._after_row = True, False
-            self._stack.append(_Level(char == b"{"))
-        elif char in b"}]":
-            self._stack.pop()
-            self._ended = not self._stack
-        elif char == b",":
-            if top is not None and top.is_object:
-                top.expect_key = True
-        elif char != b":":
-            # A number or a literal: copied as it comes, even split across chunks.
-            end = _SCALAR.match(buf, pos).end()  # type: ignore[union-attr]
-            self._skeleton += buf[pos + 1 : end]
-            return end
-        return pos + 1
-
-    def _row_step(self, buf: bytes, pos: int, out: list[RowData]) -> int:
-        pos = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]
-        if pos >= len(buf):
-            return pos
-        char = buf[pos : pos + 1]
-        if char == b"]":
-            self._skeleton += b"]"
-            self._stack.pop()
-            self._in_rows = False
-            return pos + 1
-        if self._after_row:
-            if char != b",":
-                raise MalformedResponse("rows are not separated by commas")
-            self._after_row = False
-            return pos + 1
-        if char != b"{":
-            raise MalformedResponse("a report row is not a JSON object")
-        match = _FLAT_OBJECT.match(buf, pos)
-        if match is None:
-            end = _FLAT_START.match(buf, pos).end()  # type: ignore[union-attr]
-            if buf[end : end + 1] in (b"{", b"[", b"]"):
-                raise MalformedResponse("a report row is not a flat JSON object")
-            return -1  # the row is still arriving
-        out.append(_loads(match.group()))
-        self._after_row = True
-        return match.end()
+def _malformed(error: JsonRowsError) -> MalformedResponse:
+    return MalformedResponse(f"the response is not a JSON report: {error}")
 
 
 def _xml_value(element: ElementTree.Element) -> Any:

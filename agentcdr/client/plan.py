@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from agentcdr.client.errors import ClientError, InvalidArgument, InvalidRequest, NetworkError
+from agentcdr.client.errors import FetchError, InvalidArgument, NetworkError
 from agentcdr.client.parse import RowData, RowParser, Trailer, parser_for
 from agentcdr.client.rows import REQUEST_FIELDS, CdrRow, row_from_mapping
+from agentcdr.errors import InvalidRequest
 from agentcdr.settings import zone
 
 API_PATH: Final = "/goAPIv2/goReports/goAPI.php"
@@ -130,7 +131,7 @@ class RetryPolicy:
     # A Retry-After longer than this is not waited for: the error is raised instead.
     max_retry_after: float = 300.0
 
-    def delay(self, attempt: int, error: ClientError) -> float | None:
+    def delay(self, attempt: int, error: FetchError) -> float | None:
         """Seconds to wait before retry number ``attempt`` (1-based); ``None``: give up."""
         if not error.retryable or attempt > self.max_retries:
             return None
@@ -237,7 +238,7 @@ class Negotiation:
         # NDJSON carries no next cursor, so pages come as JSON.
         return "json" if paged or self.ndjson_refused else "ndjson"
 
-    def adapt(self, error: ClientError, fmt: str) -> bool:
+    def adapt(self, error: FetchError, fmt: str) -> bool:
         """Learn from a 41004 on one of our extensions; True when a retry may now succeed."""
         if not isinstance(error, InvalidRequest):
             return False
@@ -335,7 +336,7 @@ class SpanFetch:
         """The wait before the request is sent again; re-raises when it must not be."""
         if isinstance(error, httpx.TransportError):
             error = network_error(error)
-        if not isinstance(error, ClientError):
+        if not isinstance(error, FetchError):
             raise error
         if self.negotiation.adapt(error, self.fmt):
             wait = 0.0

@@ -11,7 +11,7 @@ from agentcdr.encoders.base import ReportRows
 from agentcdr.encoders.csv import encode_csv
 from agentcdr.encoders.json import encode_json, encode_ndjson
 from agentcdr.encoders.xml import document, element, encode_xml
-from agentcdr.errors import AgentCDRError
+from agentcdr.errors import ApiError
 
 Encoder = Callable[[ReportRows], AsyncIterator[bytes]]
 
@@ -29,7 +29,8 @@ MEDIA_TYPES: Final = {
 }
 
 
-def error_body(error: AgentCDRError, fmt: str) -> bytes:
+def error_body(error: ApiError, fmt: str) -> bytes:
+    """The one error body: the class's wire code and the message, in XML or JSON."""
     fields = {"result": "error", "code": error.code, "message": error.message}
     if fmt == "xml":
         return document(element(k, v) + "\n" for k, v in fields.items())

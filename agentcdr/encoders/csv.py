@@ -1,6 +1,7 @@
 """CSV with a header row of field names (so a report loads again with ``agentcdr import``).
 
-Cells are quoted only where they need it (RFC 4180), lines end in CRLF.
+Cells are quoted only where they need it (RFC 4180; the rule is ``agentcdr.csvtext``, which
+``agentcdr fetch`` and the demo's CSV write with too), lines end in CRLF.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The goAPI endpoint: parse, authenticate, open the report, stream it. Nothing else.
 
 Every failure before the first byte becomes one error body (JSON, or XML when the caller
-asked for XML) with the code and status of its exception class. A failure after the first
+asked for XML) with the code and status of its ``ApiError`` class; anything else is an
+``InternalError`` whose request id is logged with the traceback. A failure after the first
 byte cannot change the status any more; the connection is then aborted so that a client never
 mistakes a truncated report for a complete one.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -24,12 +26,11 @@ from agentcdr import params
 from agentcdr.auth import Authenticator
 from agentcdr.encoders import ENCODERS, MEDIA_TYPES, ReportRows, error_body
 from agentcdr.errors import (
-    AgentCDRError,
+    ApiError,
     CommandNotFound,
     InternalError,
     InvalidValue,
     MethodNotAllowed,
-    TooManyRequests,
 )
 from agentcdr.records import ReportRequest
 from agentcdr.render import to_local_text
@@ -54,10 +55,10 @@ class Api:
     def limits(self) -> params.Limits:
         return params.Limits(tz=self.settings.zone, max_span_days=self.settings.max_span_days)
 
-    def error(self, exc: AgentCDRError, fmt: str, request_id: str) -> Response:
+    def error(self, exc: ApiError, fmt: str, request_id: str) -> Response:
         headers = {**CORS, "X-Request-ID": request_id}
-        if isinstance(exc, TooManyRequests):
-            headers["Retry-After"] = str(exc.retry_after)
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(math.ceil(exc.retry_after))
         if exc.status == 405:
             headers["Allow"] = "GET, POST"
         return Response(
@@ -74,9 +75,9 @@ class Api:
             raw = await _parameters(request)
             fmt = params.error_format(raw)
             return await self._report(request, raw, request_id)
-        except AgentCDRError as exc:
+        except ApiError as exc:
             return self.error(exc, fmt, request_id)
-        except Exception:
+        except Exception:  # a ConfigError or a bug: what it says is for the log, not the caller
             log.exception("unexpected error in request %s", request_id)
             return self.error(InternalError(request_id), fmt, request_id)
 
