@@ -115,6 +115,18 @@ def error(response, status: int, code: str, message: str) -> None:  # type: igno
             "41004",
             "Invalid value for updatedSince: 'yesterday'; expected YYYY-MM-DD HH:MM:SS",
         ),
+        (
+            {"updatedSince": "٢٠٢٥-05-13 10:00:00"},  # digits, but not ASCII ones
+            400,
+            "41004",
+            "Invalid value for updatedSince: '٢٠٢٥-05-13 10:00:00'; expected YYYY-MM-DD HH:MM:SS",
+        ),
+        (
+            {"updatedSince": "2025-02-30 10:00:00"},
+            400,
+            "41004",
+            "Invalid value for updatedSince: '2025-02-30 10:00:00' is not a valid time",
+        ),
     ],
 )
 def test_error_table(

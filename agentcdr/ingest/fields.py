@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from agentcdr.ingest.wallclock import WallClock, clock_seconds
+from agentcdr.clock import ZoneClock, clock_seconds
 from agentcdr.records import CALL_TYPES, DEFAULT_FIELDS, CallRecord, natural_key, profile_of
 
 # The report fields a file must have; the duration may come as either of two columns.
@@ -128,7 +128,7 @@ def record_builder(  # noqa: PLR0915
     i_sec = index.get("call_duration_sec")
     i_prof = index.get("profile")
     i_cid = index.get("call_id")
-    epoch = WallClock(tz).epoch
+    epoch = ZoneClock(tz).from_text
     clock = clock_seconds()
     call_types = {variant: t for t in CALL_TYPES for variant in (t, t.lower(), t.title())}
     portfolios: dict[str, str] = {}

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from asyncmy.cursors import SSCursor
 from asyncmy.errors import MySQLError
 
+from agentcdr.clock import ZoneClock
 from agentcdr.errors import ConfigError, InvalidValue, ReadOnlyStore
 from agentcdr.records import ReportRequest, Row, profile_of
 from agentcdr.settings import (
@@ -53,7 +54,6 @@ from agentcdr.store.vicidial.sql import (
     OUTBOUND_TABLES,
     Plan,
     Source,
-    WallClock,
     report_sql,
 )
 
@@ -146,7 +146,7 @@ class VicidialStore:
         self.url = url
         kwargs, pool_size = connect_kwargs(url)
         self._pool = Pool(kwargs, pool_size, statement_timeout)
-        self.clock = WallClock(tz or zone(local_zone_name()))
+        self.clock = ZoneClock(tz or zone(local_zone_name()))
         self.loan_column = loan_column
         self.tenant_source = tenant_source
         self.inbound = inbound
@@ -321,8 +321,8 @@ class VicidialStore:
         if not wanted:
             return None
         tables = await self._existing_tables(conn)
-        start = self.clock.to_local(request.start_ts)
-        end = self.clock.to_local(request.end_ts)
+        start = self.clock.naive(request.start_ts)
+        end = self.clock.naive(request.end_ts)
         sources: list[Source] = []
         for live, archive in wanted:
             inbound = live in INBOUND_TABLES
@@ -353,13 +353,13 @@ class VicidialStore:
         return not request.campaigns or name.lower() in request.campaigns
 
     def _converter(self) -> Callable[[Sequence[tuple[Any, ...]]], list[Row]]:
-        clock = self.clock
-        offsets = clock.offsets
+        stretch = self.clock.local_stretch
         tenant_of = self.tenant_of
 
         def convert(batch: Sequence[tuple[Any, ...]]) -> list[Row]:
             out: list[Row] = []
             append = out.append
+            lo, hi, offset = 1, 0, 0  # empty: the first row asks the clock
             for (
                 call_id,
                 agent,
@@ -374,9 +374,8 @@ class VicidialStore:
                 name,
                 group,
             ) in batch:
-                offset = offsets.get(local_s // 900)
-                if offset is None:
-                    offset = clock.offset(local_s // 900)
+                if not lo <= local_s < hi:
+                    lo, hi, offset = stretch(local_s)
                 portfolio, profile = tenant_of(name, group)
                 append(
                     (
