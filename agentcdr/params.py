@@ -6,8 +6,6 @@ the other parameters), so nobody learns anything about parameters without valid 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,11 +13,10 @@ from datetime import date, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-import orjson
-
 from agentcdr.clock import ZoneClock
 from agentcdr.errors import Forbidden, InvalidValue, MissingParameter
-from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, ApiUser, Cursor, ReportRequest
+from agentcdr.paging import decode_cursor
+from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, ApiUser, ReportRequest
 from agentcdr.settings import zone
 
 RESPONSE_TYPES: Final = ("json", "xml", "csv", "ndjson")
@@ -178,29 +175,6 @@ def date_range(raw: Raw, clock: ZoneClock, max_span: int, now: float) -> tuple[i
     return clock.instant(start_day), clock.instant(end_day + timedelta(days=1))
 
 
-def encode_cursor(answer_ts: int, row_id: int | str, order: str) -> str:
-    token = orjson.dumps([answer_ts, row_id, order])
-    return base64.urlsafe_b64encode(token).decode().rstrip("=")
-
-
-def decode_cursor(value: str, order: str) -> Cursor:
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (binascii.Error, ValueError):
-        raise InvalidValue("cursor", "not a cursor returned by this report") from None
-    if (
-        not isinstance(data, list)
-        or len(data) != 3
-        or not isinstance(data[0], int)
-        or not isinstance(data[1], int | str)
-        or data[2] not in ("asc", "desc")
-    ):
-        raise InvalidValue("cursor", "not a cursor returned by this report")
-    if data[2] != order:
-        raise InvalidValue("cursor", f"the cursor belongs to order={data[2]}")
-    return Cursor(answer_ts=data[0], id=data[1])
-
-
 def _fields(raw: Raw) -> tuple[str, ...]:
     chosen = listed(raw, "fields")
     if not chosen:
@@ -246,7 +220,7 @@ def _call_types(raw: Raw) -> tuple[str, ...]:
 
 
 def build_request(
-    raw: Raw, fmt: str, tenants: tuple[str, ...] | None, limits: Limits, now: float
+    raw: Raw, tenants: tuple[str, ...] | None, limits: Limits, now: float
 ) -> ReportRequest:
     """The rest of the parameters, after credentials and tenant scope have passed."""
     tz = _tz(raw, limits.tz)
@@ -269,7 +243,6 @@ def build_request(
         start_ts=start,
         end_ts=end,
         tz=tz,
-        response_type=fmt,
         users=tuple(dict.fromkeys(u.lower() for u in listed(raw, "user"))),
         tenants=tenants,
         profiles=tuple(dict.fromkeys(p.upper() for p in listed(raw, "profile"))),
@@ -290,7 +263,12 @@ def build_request(
 
 
 def describe(request: ReportRequest) -> dict[str, Any]:
-    """``data.meta`` without the row count: what is actually being served."""
+    """``data.meta``: what is actually being served, every key in its place.
+
+    ``row_count`` is 0 here: it is the page's to fill in once its rows were read
+    (``paging.Page.meta``). The request describes itself here, beside the rules that
+    normalised it, so paging and the encoders need nothing of them.
+    """
     filters: dict[str, Any] = {}
     for key, value in (
         ("user", request.users),
@@ -316,6 +294,8 @@ def describe(request: ReportRequest) -> dict[str, Any]:
     }
     if request.limit is not None:
         meta["limit"] = request.limit
+    meta["row_count"] = 0
+    meta["warnings"] = list(request.warnings)
     return meta
 
 

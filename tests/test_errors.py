@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcdr import params
+from agentcdr import paging, params
 from tests.conftest import API, USERS, ApiHarness, make_harness
 from tests.seed import PASSWORD, TZ, seed
 
@@ -149,7 +149,7 @@ def test_one_sided_ranges_obey_the_maximum_span(sqlite_api: ApiHarness) -> None:
 
 
 def test_cursor_of_the_other_order_is_refused(sqlite_api: ApiHarness) -> None:
-    cursor = params.encode_cursor(1747170000, 3, "asc")
+    cursor = paging.encode_cursor(1747170000, 3, "asc")
     error(
         sqlite_api.post(cursor=cursor, **DAY),
         400,

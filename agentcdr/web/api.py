@@ -22,7 +22,7 @@ from starlette.responses import Response, StreamingResponse
 
 from agentcdr import params
 from agentcdr.auth import Authenticator
-from agentcdr.encoders import ENCODERS, MEDIA_TYPES, ReportRows, error_body
+from agentcdr.encoders import ENCODERS, MEDIA_TYPES, error_body
 from agentcdr.errors import (
     AgentCDRError,
     CommandNotFound,
@@ -31,6 +31,7 @@ from agentcdr.errors import (
     MethodNotAllowed,
     TooManyRequests,
 )
+from agentcdr.paging import Page
 from agentcdr.settings import Settings
 from agentcdr.store.base import CallStore
 
@@ -86,14 +87,14 @@ class Api:
         user = await self.auth.authenticate(name, password, client_address(request, self.settings))
         request.state.api_user = user.name
         tenants = params.tenant_scope(raw, user)
-        report = params.build_request(raw, fmt, tenants, self.limits, time.time())
+        report = params.build_request(raw, tenants, self.limits, time.time())
         stream = None
         if report.tenants != ():  # an empty scope cannot match anything: no query at all
             stream = await self.store.report(report, self.settings.chunk_rows)
-        rows = ReportRows(report, stream)
+        page = Page(report, stream, params.describe(report))
         headers = {**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"}
-        body = ENCODERS[fmt](rows)
-        if await rows.read_ahead(self.settings.chunk_rows):
+        body = ENCODERS[fmt](report, page)
+        if await page.read_ahead(self.settings.chunk_rows):
             # The whole report is already in hand: one response with a Content-Length is
             # cheaper than a stream, and most requests are small.
             whole = b"".join([chunk async for chunk in body])
