@@ -25,14 +25,15 @@ import time
 from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import accumulate, islice
 from typing import Final, TextIO
 from zoneinfo import ZoneInfo
 
 from agentcdr import csvtext
+from agentcdr.clock import ZoneClock
 from agentcdr.records import DEFAULT_FIELDS, CallRecord, natural_key
-from agentcdr.render import LocalTimeFormatter, format_duration
+from agentcdr.render import format_duration
 from agentcdr.store.base import CallStore, WriteCounts
 
 # The API document's example agents: agents 1 and 2, present every day.
@@ -212,9 +213,9 @@ CallValues = tuple[str, str, int, str, str, str, str, int, int | None, str, str,
 
 def _calls(spec: DemoSpec) -> Iterator[CallValues]:
     """The calls as tuples in ``CallRecord`` field order, oldest first."""
-    tz, days = spec.tz, spec.days
+    clock, days = ZoneClock(spec.tz), spec.days
     now = int(time.time() if spec.now is None else spec.now)
-    end_day = spec.end_day or datetime.fromtimestamp(now, tz).date()
+    end_day = spec.end_day or clock.day(now)
     rng = random.Random(spec.seed)  # noqa: S311 - reproducible data, not secrets
     agents = _agents(rng, spec.agents)
     salt = rng.getrandbits(64)
@@ -235,7 +236,7 @@ def _calls(spec: DemoSpec) -> Iterator[CallValues]:
             a for a in agents if rng.random() < PRESENCE[day.weekday()] or a.always
         ] or agents[:1]
         agent_cum, agent_total = _cum([a.weight for a in present])
-        opening = int(datetime(day.year, day.month, day.day, 8, tzinfo=tz).timestamp())
+        opening = clock.instant(day, 8 * 3600)
         offsets = sorted(
             bisect(slot_cum, rng.random() * slot_total) * 1800 + rng.randrange(1800)
             for _ in range(count)
@@ -319,7 +320,7 @@ def write_csv(out: TextIO, spec: DemoSpec) -> int:
     Rows are formatted straight from the generator's tuples (no ``CallRecord`` objects), so
     the benchmark's millions of rows are written at the speed of the generator.
     """
-    local = LocalTimeFormatter(spec.tz)
+    local = ZoneClock(spec.tz).text
     out.write(csvtext.lines([CSV_HEADER], "\n"))
     count = 0
     chunk: list[tuple[str, ...]] = []

@@ -6,20 +6,17 @@ the other parameters), so nobody learns anything about parameters without valid 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-import orjson
-
+from agentcdr.clock import ZoneClock
 from agentcdr.errors import Forbidden, InvalidValue, MissingParameter
-from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, ApiUser, Cursor, ReportRequest
-from agentcdr.render import local_midnight, parse_local, to_local_text
+from agentcdr.paging import decode_cursor
+from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, ApiUser, ReportRequest
 from agentcdr.settings import zone
 
 RESPONSE_TYPES: Final = ("json", "xml", "csv", "ndjson")
@@ -43,7 +40,7 @@ SCALAR_PARAMS: Final = frozenset(
 )
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d*)\]$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", re.ASCII)
 _TENANT = re.compile(r"^[A-Za-z0-9]{3}$")
 _LIMIT_MAX: Final = 1_000_000
 
@@ -153,7 +150,7 @@ def _date(raw: Raw, name: str) -> date | None:
         raise InvalidValue(name, f"{value!r} is not a valid date") from None
 
 
-def date_range(raw: Raw, tz: ZoneInfo, max_span: int, now: float) -> tuple[int, int]:
+def date_range(raw: Raw, clock: ZoneClock, max_span: int, now: float) -> tuple[int, int]:
     """``[start, end)`` in UTC epoch seconds from fromDate/toDate and the contract's rules."""
     start_day, end_day = _date(raw, "fromDate"), _date(raw, "toDate")
     now_ts = int(now)
@@ -161,13 +158,13 @@ def date_range(raw: Raw, tz: ZoneInfo, max_span: int, now: float) -> tuple[int, 
         return now_ts - 86400, now_ts + 1
     if end_day is None:
         assert start_day is not None
-        today = datetime.fromtimestamp(now_ts, tz).date()
+        today = clock.day(now_ts)
         span = (today - start_day).days + 1
         if span > max_span:
             raise InvalidValue(
                 "fromDate", f"the range through today spans {span} days; the maximum is {max_span}"
             )
-        return local_midnight(start_day.toordinal(), tz), now_ts + 1
+        return clock.instant(start_day), now_ts + 1
     if start_day is None:
         start_day = end_day
     if start_day > end_day:
@@ -175,31 +172,7 @@ def date_range(raw: Raw, tz: ZoneInfo, max_span: int, now: float) -> tuple[int, 
     span = (end_day - start_day).days + 1
     if span > max_span:
         raise InvalidValue("toDate", f"the range spans {span} days; the maximum is {max_span}")
-    next_day = end_day + timedelta(days=1)
-    return local_midnight(start_day.toordinal(), tz), local_midnight(next_day.toordinal(), tz)
-
-
-def encode_cursor(answer_ts: int, row_id: int | str, order: str) -> str:
-    token = orjson.dumps([answer_ts, row_id, order])
-    return base64.urlsafe_b64encode(token).decode().rstrip("=")
-
-
-def decode_cursor(value: str, order: str) -> Cursor:
-    try:
-        data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (binascii.Error, ValueError):
-        raise InvalidValue("cursor", "not a cursor returned by this report") from None
-    if (
-        not isinstance(data, list)
-        or len(data) != 3
-        or not isinstance(data[0], int)
-        or not isinstance(data[1], int | str)
-        or data[2] not in ("asc", "desc")
-    ):
-        raise InvalidValue("cursor", "not a cursor returned by this report")
-    if data[2] != order:
-        raise InvalidValue("cursor", f"the cursor belongs to order={data[2]}")
-    return Cursor(answer_ts=data[0], id=data[1])
+    return clock.instant(start_day), clock.instant(end_day + timedelta(days=1))
 
 
 def _fields(raw: Raw) -> tuple[str, ...]:
@@ -247,11 +220,12 @@ def _call_types(raw: Raw) -> tuple[str, ...]:
 
 
 def build_request(
-    raw: Raw, fmt: str, tenants: tuple[str, ...] | None, limits: Limits, now: float
+    raw: Raw, tenants: tuple[str, ...] | None, limits: Limits, now: float
 ) -> ReportRequest:
     """The rest of the parameters, after credentials and tenant scope have passed."""
     tz = _tz(raw, limits.tz)
-    start, end = date_range(raw, tz, limits.max_span_days, now)
+    clock = ZoneClock(tz)
+    start, end = date_range(raw, clock, limits.max_span_days, now)
     order = (scalar(raw, "order") or "desc").lower()
     if order not in ("asc", "desc"):
         raise InvalidValue("order", f"{order!r}; allowed values are asc, desc")
@@ -261,7 +235,7 @@ def build_request(
         if not _STAMP.match(updated):
             raise InvalidValue("updatedSince", f"{updated!r}; expected YYYY-MM-DD HH:MM:SS")
         try:
-            updated_since = parse_local(updated, tz)
+            updated_since = clock.from_text(updated)
         except ValueError:
             raise InvalidValue("updatedSince", f"{updated!r} is not a valid time") from None
     cursor_text = scalar(raw, "cursor")
@@ -269,7 +243,6 @@ def build_request(
         start_ts=start,
         end_ts=end,
         tz=tz,
-        response_type=fmt,
         users=tuple(dict.fromkeys(u.lower() for u in listed(raw, "user"))),
         tenants=tenants,
         profiles=tuple(dict.fromkeys(p.upper() for p in listed(raw, "profile"))),
@@ -290,7 +263,12 @@ def build_request(
 
 
 def describe(request: ReportRequest) -> dict[str, Any]:
-    """``data.meta`` without the row count: what is actually being served."""
+    """``data.meta``: what is actually being served, every key in its place.
+
+    ``row_count`` is 0 here: it is the page's to fill in once its rows were read
+    (``paging.Page.meta``). The request describes itself here, beside the rules that
+    normalised it, so paging and the encoders need nothing of them.
+    """
     filters: dict[str, Any] = {}
     for key, value in (
         ("user", request.users),
@@ -304,17 +282,20 @@ def describe(request: ReportRequest) -> dict[str, Any]:
             filters[key] = list(value)
     if request.tenants == ():
         filters["tenant"] = []
+    clock = ZoneClock(request.tz)
     if request.updated_since is not None:
-        filters["updatedSince"] = to_local_text(request.updated_since, request.tz)
+        filters["updatedSince"] = clock.text(request.updated_since)
     meta: dict[str, Any] = {
-        "from": to_local_text(request.start_ts, request.tz),
-        "to": to_local_text(max(request.end_ts - 1, request.start_ts), request.tz),
+        "from": clock.text(request.start_ts),
+        "to": clock.text(max(request.end_ts - 1, request.start_ts)),
         "timezone": request.tz.key,
         "order": request.order,
         "filters": filters,
     }
     if request.limit is not None:
         meta["limit"] = request.limit
+    meta["row_count"] = 0
+    meta["warnings"] = list(request.warnings)
     return meta
 
 

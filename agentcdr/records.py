@@ -184,7 +184,6 @@ class ReportRequest:
     start_ts: int  # inclusive, UTC epoch seconds
     end_ts: int  # exclusive
     tz: ZoneInfo
-    response_type: str = "json"
     users: tuple[str, ...] = ()  # lower case
     tenants: tuple[str, ...] | None = None  # upper case
     profiles: tuple[str, ...] = ()  # upper case

@@ -1,28 +1,23 @@
 """Store rows -> the values of a report row, in the order of the chosen fields.
 
 This is the per-row hot path of every report, so it avoids ``datetime`` objects: answer times
-are rendered from epoch seconds through a cached UTC offset per stretch of time and
-precomputed strings, and durations through a table.
+are rendered by the zone's ``ZoneClock`` (``agentcdr.clock``: a cached offset per stretch of
+time and precomputed texts), and durations through a table.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any, Final
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from agentcdr import csvtext
+from agentcdr.clock import CLOCK_TEXT, ZoneClock
 from agentcdr.records import ALL_FIELDS, COL, NUMERIC_FIELDS, Row
 
-_SECONDS_PER_DAY: Final = 86400
-_EPOCH_ORDINAL: Final = datetime(1970, 1, 1).toordinal()
-# "HH:MM:SS" for every second of a day, and for durations up to ten hours.
-CLOCK_TEXT: Final = tuple(
-    f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_SECONDS_PER_DAY)
-)
+# Durations up to ten hours come from the table of clock texts.
 _DURATION_TABLE_MAX: Final = 36000
 
 
@@ -34,75 +29,6 @@ def format_duration(seconds: int | None) -> str:
         return CLOCK_TEXT[seconds]
     seconds = max(seconds, 0)
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-class LocalTimeFormatter:
-    """Renders UTC epoch seconds as ``YYYY-MM-DD HH:MM:SS`` wall-clock time in a zone.
-
-    The zone's UTC offset is looked up once per stretch of constant offset, so a report
-    within one offset costs an add, a divmod and two lookups per row. A stretch is found by
-    probing a day each way; where the offset differs there, the change is found to the
-    second by bisection. (No zone changes its offset twice within a day, so a day each way
-    with the same offset means no change in between.)
-    """
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-        self._lo = 1  # the cached offset is valid for lo <= ts < hi
-        self._hi = 0
-        self._offset = 0
-        self._days: dict[int, str] = {}
-
-    def _refresh(self, ts: int) -> None:
-        offset = self._utcoffset(ts)
-        self._lo = self._edge(ts, ts - _SECONDS_PER_DAY, offset) + 1
-        self._hi = self._edge(ts, ts + _SECONDS_PER_DAY, offset)
-        self._offset = offset
-
-    def _edge(self, inside: int, outside: int, offset: int) -> int:
-        """Nearest second to ``inside`` towards ``outside`` with another offset, else
-        ``outside`` itself (bisection keeps ``inside`` on this side of the change)."""
-        if self._utcoffset(outside) == offset:
-            return outside
-        while abs(outside - inside) > 1:
-            middle = (inside + outside) // 2
-            if self._utcoffset(middle) == offset:
-                inside = middle
-            else:
-                outside = middle
-        return outside
-
-    def _utcoffset(self, ts: int) -> int:
-        delta = datetime.fromtimestamp(ts, UTC).astimezone(self.tz).utcoffset()
-        return int(delta.total_seconds()) if delta is not None else 0
-
-    def __call__(self, ts: int) -> str:
-        if not self._lo <= ts < self._hi:
-            self._refresh(ts)
-        day, second = divmod(ts + self._offset, _SECONDS_PER_DAY)
-        prefix = self._days.get(day)
-        if prefix is None:
-            if len(self._days) > 4096:  # the formatter is shared by cached row functions
-                self._days.clear()
-            date = datetime.fromordinal(day + _EPOCH_ORDINAL)
-            prefix = self._days[day] = date.strftime("%Y-%m-%d ")
-        return prefix + CLOCK_TEXT[second]
-
-
-def to_local_text(ts: int, tz: ZoneInfo) -> str:
-    return datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def local_midnight(day_ordinal: int, tz: ZoneInfo) -> int:
-    """UTC epoch seconds of 00:00 wall-clock time on a calendar day in a zone."""
-    naive = datetime.fromordinal(day_ordinal)
-    return int(naive.replace(tzinfo=tz).timestamp())
-
-
-def parse_local(text: str, tz: ZoneInfo) -> int:
-    """``YYYY-MM-DD HH:MM:SS`` wall-clock time in a zone -> UTC epoch seconds."""
-    naive = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
-    return int(naive.replace(tzinfo=tz).timestamp())
 
 
 RowFunction = Callable[[Row], Any]
@@ -152,7 +78,7 @@ def compile_row(
     else:
         raise ValueError(f"unknown row kind {kind!r}")
     namespace: dict[str, Any] = {
-        "t": LocalTimeFormatter(tz),
+        "t": ZoneClock(tz).text,
         "d": format_duration,
         "x": escape,
         "q": csvtext.cell,

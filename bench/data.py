@@ -21,7 +21,7 @@ from typing import Final
 
 # Report time zone of the whole benchmark. UTC lets every database CLI render answer_time
 # without time-zone tables (MariaDB rarely has them loaded); agentcdr does the same per-row
-# work in any zone (a cached offset, see agentcdr/render.py).
+# work in any zone (a cached offset, see agentcdr/clock.py).
 TZ: Final = "UTC"
 AGENTCDR: Final = [sys.executable, "-m", "agentcdr"]
 

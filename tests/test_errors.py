@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcdr import params
+from agentcdr import paging, params
 from agentcdr.errors import ConfigError
 from tests.conftest import API, USERS, ApiHarness, make_harness
 from tests.seed import PASSWORD, TZ, seed
@@ -116,6 +116,18 @@ def error(response, status: int, code: str, message: str) -> None:  # type: igno
             "41004",
             "Invalid value for updatedSince: 'yesterday'; expected YYYY-MM-DD HH:MM:SS",
         ),
+        (
+            {"updatedSince": "٢٠٢٥-05-13 10:00:00"},  # digits, but not ASCII ones
+            400,
+            "41004",
+            "Invalid value for updatedSince: '٢٠٢٥-05-13 10:00:00'; expected YYYY-MM-DD HH:MM:SS",
+        ),
+        (
+            {"updatedSince": "2025-02-30 10:00:00"},
+            400,
+            "41004",
+            "Invalid value for updatedSince: '2025-02-30 10:00:00' is not a valid time",
+        ),
     ],
 )
 def test_error_table(
@@ -138,7 +150,7 @@ def test_one_sided_ranges_obey_the_maximum_span(sqlite_api: ApiHarness) -> None:
 
 
 def test_cursor_of_the_other_order_is_refused(sqlite_api: ApiHarness) -> None:
-    cursor = params.encode_cursor(1747170000, 3, "asc")
+    cursor = paging.encode_cursor(1747170000, 3, "asc")
     error(
         sqlite_api.post(cursor=cursor, **DAY),
         400,

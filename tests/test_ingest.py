@@ -24,7 +24,6 @@ from click.testing import CliRunner, Result
 from agentcdr.cli import main
 from agentcdr.errors import DataError
 from agentcdr.ingest import import_file, natural_key
-from agentcdr.ingest.wallclock import WallClock
 from agentcdr.store import open_call_store
 from tests.conftest import ApiHarness
 from tests.seed import CALLS
@@ -531,22 +530,6 @@ def test_dst_gap_and_fold_follow_the_documented_rule(sqlite_url: str, tmp_path: 
     assert cli(sqlite_url, "import", str(path)).exit_code == 0
     by_id = {r[1]: r[3] for r in stored(sqlite_url)}
     assert [by_id[f"t{n}"] for n in range(len(times))] == list(times.values())
-
-
-@pytest.mark.parametrize(
-    "zone", ["America/New_York", "Europe/London", "America/Santiago", "Asia/Beirut",
-             "Australia/Lord_Howe", "America/Havana", "UTC"],
-)  # fmt: skip
-def test_wallclock_cache_matches_exact_conversion(zone: str) -> None:
-    # Whole years of every 20 minutes, including zones whose changes fall at midnight
-    # (Santiago, Beirut, Havana) or move by 30 minutes (Lord Howe).
-    tz = ZoneInfo(zone)
-    clock = WallClock(tz)
-    start = datetime(2024, 1, 1)
-    for step in range(0, 2 * 366 * 72):
-        wall = start + timedelta(minutes=20 * step, seconds=step % 60)
-        text = wall.strftime("%Y-%m-%d %H:%M:%S")
-        assert clock.epoch(text) == int(wall.replace(tzinfo=tz).timestamp()), text
 
 
 def test_same_file_in_another_zone_is_other_instants(sqlite_url: str, tmp_path: Path) -> None:

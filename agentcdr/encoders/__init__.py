@@ -1,4 +1,8 @@
-"""Rows -> byte chunks, one module per format; and the error bodies."""
+"""Rows -> byte chunks, one module per format; and the error bodies.
+
+An encoder takes the request (which fields, in which zone) and its ``paging.Page`` (the rows
+in batches, then the finished ``meta`` and ``next_cursor``), and yields the response body.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ from typing import Final
 
 import orjson
 
-from agentcdr.encoders.base import ReportRows
 from agentcdr.encoders.csv import encode_csv
 from agentcdr.encoders.json import encode_json, encode_ndjson
 from agentcdr.encoders.xml import document, element, encode_xml
 from agentcdr.errors import ApiError
+from agentcdr.paging import Page
+from agentcdr.records import ReportRequest
 
-Encoder = Callable[[ReportRows], AsyncIterator[bytes]]
+Encoder = Callable[[ReportRequest, Page], AsyncIterator[bytes]]
 
 ENCODERS: Final[dict[str, Encoder]] = {
     "json": encode_json,
@@ -37,4 +42,4 @@ def error_body(error: ApiError, fmt: str) -> bytes:
     return orjson.dumps(fields)
 
 
-__all__ = ["ENCODERS", "MEDIA_TYPES", "ReportRows", "error_body"]
+__all__ = ["ENCODERS", "MEDIA_TYPES", "Encoder", "error_body"]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from agentcdr.encoders.base import ReportRows
+from agentcdr.paging import Page
+from agentcdr.records import ReportRequest
 from agentcdr.render import compile_batch
 
 
-async def encode_csv(rows: ReportRows) -> AsyncIterator[bytes]:
-    fields = rows.request.fields
-    render = compile_batch(fields, rows.request.tz, "csv")
+async def encode_csv(request: ReportRequest, page: Page) -> AsyncIterator[bytes]:
+    fields = request.fields
+    render = compile_batch(fields, request.tz, "csv")
     yield (",".join(fields) + "\r\n").encode()
-    async for batch in rows.batches():
+    async for batch in page.batches():
         yield render(batch).encode()

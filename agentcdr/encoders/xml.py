@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Final
 from xml.sax.saxutils import escape
 
-from agentcdr.encoders.base import ReportRows, headers
+from agentcdr.encoders.base import headers
+from agentcdr.paging import Page
+from agentcdr.records import ReportRequest
 from agentcdr.render import compile_batch
 
 PROLOGUE: Final = '<?xml version="1.0" encoding="UTF-8"?>\n<goautodialapi version="1.0">\n'
@@ -58,14 +60,13 @@ def clean(text: str) -> bytes:
     return _INVALID.sub("\ufffd", text).encode()
 
 
-async def encode_xml(rows: ReportRows) -> AsyncIterator[bytes]:
-    request = rows.request
+async def encode_xml(request: ReportRequest, page: Page) -> AsyncIterator[bytes]:
     render = compile_batch(request.fields, request.tz, "xml")
     yield (PROLOGUE + "<action>agent_cdr</action>\n<result>success</result>\n<data>\n").encode()
-    async for batch in rows.batches():
+    async for batch in page.batches():
         yield clean(render(batch))
     tail = [element("headers", item) + "\n" for item in headers(request.fields)]
-    tail.append(element("meta", rows.meta()) + "\n")
-    if request.limit is not None:
-        tail.append(element("next_cursor", rows.next_cursor) + "\n")
+    tail.append(element("meta", page.meta()) + "\n")
+    if page.paged:
+        tail.append(element("next_cursor", page.next_cursor) + "\n")
     yield clean("".join(tail) + "</data>\n</goautodialapi>\n")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from agentcdr.ingest.wallclock import WallClock, clock_seconds
+from agentcdr.clock import ZoneClock, clock_seconds
 from agentcdr.records import (
     CALL_TYPES,
     COLUMNS,
@@ -129,7 +129,7 @@ def record_builder(  # noqa: PLR0915
     i_sec = index.get("call_duration_sec")
     i_prof = index.get("profile")
     i_cid = index.get("call_id")
-    epoch = WallClock(tz).epoch
+    epoch = ZoneClock(tz).from_text
     w_user, w_call_id, w_disposition, w_phone, w_loan, w_term, w_campaign, w_profile = (
         LIMITS[f]
         for f in (

@@ -24,7 +24,8 @@ from starlette.responses import Response, StreamingResponse
 
 from agentcdr import params
 from agentcdr.auth import Authenticator
-from agentcdr.encoders import ENCODERS, MEDIA_TYPES, ReportRows, error_body
+from agentcdr.clock import ZoneClock
+from agentcdr.encoders import ENCODERS, MEDIA_TYPES, error_body
 from agentcdr.errors import (
     ApiError,
     CommandNotFound,
@@ -32,8 +33,8 @@ from agentcdr.errors import (
     InvalidValue,
     MethodNotAllowed,
 )
+from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
-from agentcdr.render import to_local_text
 from agentcdr.settings import Settings
 from agentcdr.store.base import CallStore
 
@@ -91,16 +92,16 @@ class Api:
         user = await self.auth.authenticate(name, password, client_address(request, self.settings))
         request.state.api_user = user.name
         tenants = params.tenant_scope(raw, user)
-        report = params.build_request(raw, fmt, tenants, self.limits, time.time())
+        report = params.build_request(raw, tenants, self.limits, time.time())
         stream = None
         if report.tenants != ():  # an empty scope cannot match anything: no query at all
             stream = await self.store.report(report, self.settings.chunk_rows)
-        rows = ReportRows(report, stream)
+        page = Page(report, stream, params.describe(report))
         headers = {**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"}
         if fmt in DOWNLOADS:
-            headers["Content-Disposition"] = attachment(report)
-        body = ENCODERS[fmt](rows)
-        if await rows.read_ahead(self.settings.chunk_rows):
+            headers["Content-Disposition"] = attachment(report, fmt)
+        body = ENCODERS[fmt](report, page)
+        if await page.read_ahead(self.settings.chunk_rows):
             # The whole report is already in hand: one response with a Content-Length is
             # cheaper than a stream, and most requests are small.
             whole = b"".join([chunk async for chunk in body])
@@ -108,11 +109,12 @@ class Api:
         return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
-def attachment(report: ReportRequest) -> str:
+def attachment(report: ReportRequest, fmt: str) -> str:
     """``agent_cdr_FROM_TO.EXT``: the first and last day of the range, in the report zone."""
-    first = to_local_text(report.start_ts, report.tz)[:10]
-    last = to_local_text(max(report.end_ts - 1, report.start_ts), report.tz)[:10]
-    return f'attachment; filename="agent_cdr_{first}_{last}.{report.response_type}"'
+    clock = ZoneClock(report.tz)
+    first = clock.text(report.start_ts)[:10]
+    last = clock.text(max(report.end_ts - 1, report.start_ts))[:10]
+    return f'attachment; filename="agent_cdr_{first}_{last}.{fmt}"'
 
 
 async def _parameters(request: Request) -> params.Raw:

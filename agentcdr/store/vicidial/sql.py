@@ -8,9 +8,9 @@ parameter; table and column names come from the constants here or from
 
 Times: ``call_date`` is a DATETIME in the dialer's local zone. The SQL filters and orders on
 it as stored (so the ``call_date`` index serves both), and returns it as naive local epoch
-seconds (``TO_SECONDS``, which involves no time zone); Python turns those into UTC with a
-cached offset (``WallClock``), which is cheaper and more dependable than the server's time
-zone tables, often not loaded on dialers.
+seconds (``TO_SECONDS``, which involves no time zone); Python turns those into UTC with the
+dialer zone's ``ZoneClock`` (``agentcdr.clock``), which is cheaper and more dependable than
+the server's time zone tables, often not loaded on dialers.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
+from agentcdr.clock import ZoneClock
 from agentcdr.records import ReportRequest
 from agentcdr.settings import VICIDIAL_LOAN_COLUMNS
 from agentcdr.summary import TIME_KEYS, offset_case, offset_stretches
 
 # TO_SECONDS('1970-01-01 00:00:00'): subtracting it gives seconds since the naive epoch.
 TO_SECONDS_EPOCH: Final = 62167219200
-_NAIVE_EPOCH: Final = datetime(1970, 1, 1)
 # Users that mark a call no agent handled (auto-dial results, inbound drops) or no user.
 NO_AGENT_USERS: Final = ("VDAD", "VDCL", "")
 # Statuses of a call still in progress (its row will still change).
@@ -44,45 +43,6 @@ AGENT_LOG_TABLES: Final = ("vicidial_agent_log", "vicidial_agent_log_archive")
 _KEY: Final = {"vicidial_log": "uniqueid", "vicidial_closer_log": "closecallid"}
 
 
-class WallClock:
-    """Converts between the dialer's wall-clock time and UTC epoch seconds.
-
-    A DATETIME in a zone with DST is ambiguous for one hour a year; like most software we
-    read it as the first occurrence (``fold=0``). With that reading local -> UTC never
-    goes backwards, so ordering by ``call_date`` is ordering by answer time.
-    """
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-        # UTC offset per 15-minute stretch of local time (zones change offset on quarter
-        # hours), so the per-row conversion is a division and a dictionary lookup.
-        self.offsets: dict[int, int] = {}
-
-    def offset(self, bucket: int) -> int:
-        if len(self.offsets) > 200_000:
-            self.offsets.clear()
-        wall = (_NAIVE_EPOCH + timedelta(seconds=bucket * 900)).replace(tzinfo=self.tz)
-        delta = wall.utcoffset()
-        offset = int(delta.total_seconds()) if delta is not None else 0
-        self.offsets[bucket] = offset
-        return offset
-
-    def to_utc(self, local_seconds: int) -> int:
-        bucket = local_seconds // 900
-        offset = self.offsets.get(bucket)
-        if offset is None:
-            offset = self.offset(bucket)
-        return local_seconds - offset
-
-    def to_local(self, ts: int) -> datetime:
-        """UTC epoch seconds -> the dialer's naive local DATETIME."""
-        return datetime.fromtimestamp(ts, self.tz).replace(tzinfo=None)
-
-
-def local_seconds(wall: datetime) -> int:
-    return int((wall - _NAIVE_EPOCH).total_seconds())
-
-
 @dataclass(frozen=True)
 class Source:
     """One table a report reads, and what it needs to know about its neighbours."""
@@ -98,7 +58,7 @@ class Plan:
 
     sources: tuple[Source, ...]
     campaign_ids: tuple[str, ...] | None  # None: no campaign restriction
-    clock: WallClock
+    clock: ZoneClock
     loan_column: str
     agent_log_archive: bool
     users_case_insensitive: bool
@@ -185,7 +145,7 @@ def _archive_filter(source: Source, alias: str) -> list[str]:
 
 
 def _outbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, ordered: bool) -> str:
-    start, end = plan.clock.to_local(request.start_ts), plan.clock.to_local(request.end_ts)
+    start, end = plan.clock.naive(request.start_ts), plan.clock.naive(request.end_ts)
     disposition, joins, (loan, campaign) = _names_and_joins(
         "vl", "vl.campaign_id", plan.loan_column
     )
@@ -212,7 +172,7 @@ def _outbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, or
     where += _number_filters("COALESCE(vl.phone_number, '')", plan, request, p)
     if request.cursor is not None:
         op = "<" if request.order == "desc" else ">"
-        at = plan.clock.to_local(request.cursor.answer_ts)
+        at = plan.clock.naive(request.cursor.answer_ts)
         where.append(
             f"(vl.call_date {op} {p.one(at)} OR (vl.call_date = {p.one(at)} "
             f"AND vl.uniqueid {op} {p.one(str(request.cursor.id))}))"
@@ -243,7 +203,7 @@ def _agent_campaign(plan: Plan) -> str:
 
 
 def _inbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, ordered: bool) -> str:
-    start, end = plan.clock.to_local(request.start_ts), plan.clock.to_local(request.end_ts)
+    start, end = plan.clock.naive(request.start_ts), plan.clock.naive(request.end_ts)
     # Parameters are bound in text order, and the outer SELECT list stands first.
     call_type = p.one("INBOUND")
     # The agent answered queue_seconds after the call entered the queue (call_date).
@@ -267,8 +227,8 @@ def _inbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, ord
     )
     disposition, joins, (loan, campaign) = _names_and_joins("x", "x.campaign_id", plan.loan_column)
     where = [
-        f"x.local_s >= {p.one(local_seconds(start))}",
-        f"x.local_s < {p.one(local_seconds(end))}",
+        f"x.local_s >= {p.one(plan.clock.local_seconds(request.start_ts))}",
+        f"x.local_s < {p.one(plan.clock.local_seconds(request.end_ts))}",
     ]
     if plan.campaign_ids is not None:
         where.append(f"x.campaign_id IN ({p.many(plan.campaign_ids)})")
@@ -277,7 +237,7 @@ def _inbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, ord
     where += _number_filters("x.phone_number", plan, request, p)
     if request.cursor is not None:
         op = "<" if request.order == "desc" else ">"
-        at = local_seconds(plan.clock.to_local(request.cursor.answer_ts))
+        at = plan.clock.local_seconds(request.cursor.answer_ts)
         where.append(
             f"(x.local_s {op} {p.one(at)} OR (x.local_s = {p.one(at)} "
             f"AND x.id {op} {p.one(str(request.cursor.id))}))"

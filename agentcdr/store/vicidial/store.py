@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, NoReturn
 from zoneinfo import ZoneInfo
 
+from agentcdr.clock import ZoneClock
 from agentcdr.errors import ConfigError, DatabaseUnavailable, InvalidValue, ReadOnlyStore
 from agentcdr.records import ReportRequest, Row, profile_of
 from agentcdr.settings import (
@@ -48,7 +49,6 @@ from agentcdr.store.vicidial.sql import (
     OUTBOUND_TABLES,
     Plan,
     Source,
-    WallClock,
     report_sql,
     summary_sql,
 )
@@ -195,7 +195,7 @@ class VicidialStore:
         self._pool_size = parse_server_url(self._plain_url).pool_size
         self._statement_timeout = statement_timeout
         self._pool: Any = None
-        self.clock = WallClock(tz or zone(local_zone_name()))
+        self.clock = ZoneClock(tz or zone(local_zone_name()))
         self.loan_column = loan_column
         self.tenant_source = tenant_source
         self.inbound = inbound
@@ -406,8 +406,8 @@ class VicidialStore:
         if not wanted:
             return None
         tables = await self._existing_tables(conn)
-        start = self.clock.to_local(request.start_ts)
-        end = self.clock.to_local(request.end_ts)
+        start = self.clock.naive(request.start_ts)
+        end = self.clock.naive(request.end_ts)
         sources: list[Source] = []
         for live, archive in wanted:
             inbound = live in INBOUND_TABLES
@@ -438,13 +438,13 @@ class VicidialStore:
         return not request.campaigns or name.lower() in request.campaigns
 
     def _converter(self) -> Callable[[Sequence[tuple[Any, ...]]], list[Row]]:
-        clock = self.clock
-        offsets = clock.offsets
+        stretch = self.clock.local_stretch
         tenant_of = self.tenant_of
 
         def convert(batch: Sequence[tuple[Any, ...]]) -> list[Row]:
             out: list[Row] = []
             append = out.append
+            lo, hi, offset = 1, 0, 0  # empty: the first row asks the clock
             for (
                 call_id,
                 agent,
@@ -459,9 +459,8 @@ class VicidialStore:
                 name,
                 group,
             ) in batch:
-                offset = offsets.get(local_s // 900)
-                if offset is None:
-                    offset = clock.offset(local_s // 900)
+                if not lo <= local_s < hi:
+                    lo, hi, offset = stretch(local_s)
                 portfolio, profile = tenant_of(name, group)
                 append(
                     (

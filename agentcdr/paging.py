@@ -1,0 +1,131 @@
+"""Paging: the cursor codec, and the page of rows that the encoders read.
+
+A cursor is the keyset of the last row a page served: its answer time (UTC epoch seconds),
+its store id and the order it was made for, as JSON in unpadded base64url. It is opaque to
+clients but not secret, and stable under inserts: the next page starts strictly after that
+row in (answer time, id) order, whatever was added meanwhile.
+
+A ``Page`` is the store's row stream trimmed to the request's ``limit``. Stores fetch
+``limit + 1`` rows: the extra row, when it comes, is never served, and says that more rows
+remain, so the page ends with a ``next_cursor`` made from its last served row. What the page
+serves is known once its rows were read: ``meta()`` is final then.
+
+The API composes the pieces: ``params`` builds the request (decoding its cursor here) and
+describes it (``params.describe``, the ``meta`` of the request); the store opens the stream;
+the page trims it and completes the meta; an encoder turns the page into bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import orjson
+
+from agentcdr.errors import InvalidValue
+from agentcdr.records import COL, Cursor, ReportRequest, Row
+from agentcdr.store.base import RowStream
+
+_ID = COL["id"]
+_TS = COL["answer_ts"]
+
+
+def encode_cursor(answer_ts: int, row_id: int | str, order: str) -> str:
+    token = orjson.dumps([answer_ts, row_id, order])
+    return base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+def decode_cursor(value: str, order: str) -> Cursor:
+    try:
+        data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (binascii.Error, ValueError):
+        raise InvalidValue("cursor", "not a cursor returned by this report") from None
+    if (
+        not isinstance(data, list)
+        or len(data) != 3
+        or not isinstance(data[0], int)
+        or not isinstance(data[1], int | str)
+        or data[2] not in ("asc", "desc")
+    ):
+        raise InvalidValue("cursor", "not a cursor returned by this report")
+    if data[2] != order:
+        raise InvalidValue("cursor", f"the cursor belongs to order={data[2]}")
+    return Cursor(answer_ts=data[0], id=data[1])
+
+
+class Page:
+    """The rows of one report response, in batches, trimmed to ``limit``.
+
+    ``meta`` is the request's description (``params.describe``); ``meta()`` returns it with
+    the page's ``row_count``, final once ``batches()`` has been read to its end.
+    """
+
+    def __init__(
+        self, request: ReportRequest, stream: RowStream | None, meta: dict[str, Any]
+    ) -> None:
+        self.limit = request.limit
+        self.order = request.order
+        self.count = 0
+        self.next_cursor: str | None = None
+        self._meta = meta
+        self._stream = stream
+        self._source = stream.__aiter__() if stream is not None else None
+        self._buffered: list[Sequence[Row]] = []
+
+    @property
+    def paged(self) -> bool:
+        """Whether the request asked for a page (then the response carries ``next_cursor``,
+        ``null`` on the last page)."""
+        return self.limit is not None
+
+    def meta(self) -> dict[str, Any]:
+        return {**self._meta, "row_count": self.count}
+
+    async def read_ahead(self, max_rows: int) -> bool:
+        """Buffer batches while they hold fewer than ``max_rows`` rows in all; True when that
+        was the whole report (then it can be answered in one piece instead of a stream)."""
+        if self._source is None:
+            return True
+        held = 0
+        while held < max_rows:
+            try:
+                batch = await anext(self._source)
+            except StopAsyncIteration:
+                await self._close()
+                return True
+            self._buffered.append(batch)
+            held += len(batch)
+        return False
+
+    async def _batches_from_store(self) -> AsyncIterator[Sequence[Row]]:
+        while self._buffered:
+            yield self._buffered.pop(0)
+        if self._source is not None:
+            async for batch in self._source:
+                yield batch
+
+    async def batches(self) -> AsyncIterator[Sequence[Row]]:
+        limit = self.limit
+        last: Row | None = None
+        try:
+            async for batch in self._batches_from_store():
+                room = len(batch) if limit is None else min(len(batch), limit - self.count)
+                if room > 0:
+                    kept = batch if room == len(batch) else batch[:room]
+                    self.count += room
+                    last = kept[-1]
+                    yield kept
+                if room < len(batch):
+                    # The store gave a row past the limit (it fetches limit + 1): more remain.
+                    if last is not None:
+                        self.next_cursor = encode_cursor(last[_TS], last[_ID], self.order)
+                    break
+        finally:
+            await self._close()
+
+    async def _close(self) -> None:
+        if self._stream is not None:
+            stream, self._stream, self._source = self._stream, None, None
+            await stream.aclose()
