@@ -13,9 +13,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Final
 from zoneinfo import ZoneInfo
+
+from agentcdr.clock import ZoneClock
 
 # What a summary may be grouped by; ``day`` and ``hour`` (of the day, 0-23) are in the
 # report zone.
@@ -59,31 +61,15 @@ def offset_stretches(tz: ZoneInfo, start_ts: int, end_ts: int) -> list[tuple[int
     of stretches: the stores add the right offset to each call's instant with a short CASE
     instead of converting every row.
     """
-
-    def offset(ts: int) -> int:
-        delta = datetime.fromtimestamp(ts, UTC).astimezone(tz).utcoffset()
-        return int(delta.total_seconds()) if delta is not None else 0
-
-    stretches = [(start_ts, offset(start_ts))]
-    probe = start_ts
-    while probe < end_ts:
-        # A day at a time: no zone changes its offset twice within a day.
-        following = min(probe + 86400, end_ts)
-        current = stretches[-1][1]
-        if offset(following) == current:
-            probe = following
-            continue
-        inside, outside = probe, following
-        while outside - inside > 1:  # the first second of the new offset
-            middle = (inside + outside) // 2
-            if offset(middle) == current:
-                inside = middle
-            else:
-                outside = middle
-        if outside < end_ts:
-            stretches.append((outside, offset(outside)))
-        probe = outside
-    return stretches
+    clock = ZoneClock(tz)
+    stretches: list[tuple[int, int]] = []
+    ts = start_ts
+    while ts < end_ts:
+        _, until, offset = clock.utc_stretch(ts)
+        if not stretches or stretches[-1][1] != offset:
+            stretches.append((ts, offset))
+        ts = until
+    return stretches or [(start_ts, clock.offset(start_ts))]
 
 
 def offset_case(instant: str, stretches: list[tuple[int, int]]) -> str:
