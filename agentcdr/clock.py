@@ -36,7 +36,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Final
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _DAY: Final = 86400
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
@@ -55,6 +55,14 @@ CLOCK_TEXT: Final = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for
 # (lo, hi, offset): for lo <= x < hi the offset is ``offset`` seconds east of UTC.
 Stretch = tuple[int, int, int]
 _EMPTY: Final[Stretch] = (1, 0, 0)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The zone of an IANA name; ``ValueError`` naming it when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
 
 
 @cache

@@ -13,11 +13,10 @@ from datetime import date, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from agentcdr.clock import ZoneClock
+from agentcdr.clock import ZoneClock, zone
 from agentcdr.errors import Forbidden, InvalidValue, MissingParameter
 from agentcdr.paging import decode_cursor
 from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, ApiUser, ReportRequest
-from agentcdr.settings import zone
 
 RESPONSE_TYPES: Final = ("json", "xml", "csv", "ndjson")
 LIST_PARAMS: Final = frozenset(

@@ -13,8 +13,9 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Generic, TypeVar, cast, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from agentcdr.clock import zone
 from agentcdr.errors import ConfigError
 
 
@@ -31,13 +32,6 @@ def local_zone_name() -> str:
     if "zoneinfo" in parts:
         return "/".join(parts[parts.index("zoneinfo") + 1 :]) or "UTC"
     return "UTC"
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
 
 
 def _bool(text: str) -> bool:

@@ -22,9 +22,9 @@ from agentcdr.cli.options import Remote, db_option, remote_options
 from agentcdr.client import AsyncClient, Client, InvalidArgument, Span
 from agentcdr.client.output import OUTPUT_FORMATS, ReportFile, format_of, parse_fields
 from agentcdr.client.plan import Filters, source_of, today_in
-from agentcdr.client.store_sync import SyncState, default_state_path, mirror
 from agentcdr.errors import ConfigError
 from agentcdr.store import open_call_store
+from agentcdr.sync import SyncState, default_state_path, mirror
 
 WRITE_ROWS = 2000
 

@@ -23,7 +23,8 @@ from agentcdr.cli.context import set_overrides
 from agentcdr.client import RetryPolicy
 from agentcdr.client.core import Options
 from agentcdr.client.plan import FORMATS, ResponseFormat
-from agentcdr.settings import Setting, Settings, zone
+from agentcdr.clock import zone
+from agentcdr.settings import Setting, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -18,8 +18,8 @@ import httpx
 from agentcdr.client.errors import FetchError, InvalidArgument, NetworkError
 from agentcdr.client.parse import RowData, RowParser, Trailer, parser_for
 from agentcdr.client.rows import REQUEST_FIELDS, CdrRow, row_from_mapping
+from agentcdr.clock import zone
 from agentcdr.errors import InvalidRequest
-from agentcdr.settings import zone
 
 API_PATH: Final = "/goAPIv2/goReports/goAPI.php"
 ResponseFormat = Literal["auto", "ndjson", "json", "xml"]

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, NoReturn
 from zoneinfo import ZoneInfo
 
-from agentcdr.clock import ZoneClock
+from agentcdr.clock import ZoneClock, zone
 from agentcdr.errors import ConfigError, DatabaseUnavailable, InvalidValue, ReadOnlyStore
 from agentcdr.records import ReportRequest, Row, profile_of
 from agentcdr.settings import (
@@ -34,7 +34,6 @@ from agentcdr.settings import (
     VICIDIAL_TENANT_SOURCES,
     Settings,
     local_zone_name,
-    zone,
 )
 from agentcdr.store import mysql
 from agentcdr.store.base import LoginSource, UserStore
