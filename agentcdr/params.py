@@ -14,13 +14,30 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.clock import ZoneClock, zone
-from agentcdr.errors import Forbidden, InvalidValue, MissingParameter
+from agentcdr.errors import CommandNotFound, Forbidden, InvalidValue, MissingParameter
 from agentcdr.paging import decode_cursor
 from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, ApiUser, ReportRequest
+from agentcdr.summary import GROUP_KEYS, MAX_GROUP_KEYS
 
-RESPONSE_TYPES: Final = ("json", "xml", "csv", "ndjson")
+REPORT: Final = "agent_cdr"
+SUMMARY: Final = "agent_cdr_summary"
+ACTIONS: Final = (REPORT, SUMMARY)
+RESPONSE_TYPES: Final = ("json", "xml", "csv", "ndjson", "xlsx")
+# What each action answers in (a summary is small and for screens and BI: no Excel file).
+ACTION_TYPES: Final = {REPORT: RESPONSE_TYPES, SUMMARY: ("json", "xml", "csv", "ndjson")}
 LIST_PARAMS: Final = frozenset(
-    {"user", "tenant", "profile", "disposition", "call_type", "campaign_name", "fields"}
+    {
+        "user",
+        "tenant",
+        "profile",
+        "disposition",
+        "call_type",
+        "campaign_name",
+        "phone_number",
+        "loan_number",
+        "fields",
+        "groupBy",
+    }
 )
 SCALAR_PARAMS: Final = frozenset(
     {
@@ -84,16 +101,37 @@ def listed(raw: Raw, name: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-def response_type(raw: Raw) -> str:
+def action(raw: Raw) -> str:
+    """``goAction``: the report or its summary, else ``Command Not Found``."""
+    value = scalar(raw, "goAction")
+    if value not in ACTIONS:
+        raise CommandNotFound()
+    return value
+
+
+def response_type(raw: Raw, for_action: str = REPORT) -> str:
     value = scalar(raw, "responsetype")
     if not value:
         raise MissingParameter("responsetype")
     lowered = value.lower()
-    if lowered not in RESPONSE_TYPES:
-        raise InvalidValue(
-            "responsetype", f"{value!r}; allowed values are {', '.join(RESPONSE_TYPES)}"
-        )
+    allowed = ACTION_TYPES[for_action]
+    if lowered not in allowed:
+        raise InvalidValue("responsetype", f"{value!r}; allowed values are {', '.join(allowed)}")
     return lowered
+
+
+def group_by(raw: Raw) -> tuple[str, ...]:
+    """The summary's ``groupBy``: one or two keys of ``summary.GROUP_KEYS``."""
+    keys = tuple(dict.fromkeys(k.lower() for k in listed(raw, "groupBy")))
+    if not keys:
+        raise MissingParameter("groupBy")
+    allowed = ", ".join(GROUP_KEYS)
+    unknown = [k for k in keys if k not in GROUP_KEYS]
+    if unknown:
+        raise InvalidValue("groupBy", f"unknown key {unknown[0]!r}; allowed values are {allowed}")
+    if len(keys) > MAX_GROUP_KEYS:
+        raise InvalidValue("groupBy", f"{len(keys)} keys; a summary is grouped by one or two")
+    return keys
 
 
 def error_format(raw: Raw) -> str:
@@ -218,14 +256,36 @@ def _call_types(raw: Raw) -> tuple[str, ...]:
     return values
 
 
+# The parameters of one action only; the other ignores them and says so in meta.warnings.
+_ONLY_FOR: Final = {
+    "groupBy": SUMMARY,
+    "limit": REPORT,
+    "cursor": REPORT,
+    "order": REPORT,
+    "fields": REPORT,
+}
+
+
+def _warnings(raw: Raw, for_action: str) -> list[str]:
+    warnings = []
+    for name in sorted(raw):
+        if name not in LIST_PARAMS and name not in SCALAR_PARAMS:
+            warnings.append(f"ignored unknown parameter {name!r}")
+        elif _ONLY_FOR.get(name, for_action) != for_action:
+            warnings.append(f"ignored parameter {name!r}: it is for {_ONLY_FOR[name]} only")
+    return warnings
+
+
 def build_request(
-    raw: Raw, tenants: tuple[str, ...] | None, limits: Limits, now: float
+    raw: Raw, tenants: tuple[str, ...] | None, limits: Limits, now: float, action: str = REPORT
 ) -> ReportRequest:
-    """The rest of the parameters, after credentials and tenant scope have passed."""
+    """The rest of the parameters, after credentials and tenant scope have passed. A
+    summary's request has the report's range and filters, and no paging, order or fields."""
     tz = _tz(raw, limits.tz)
     clock = ZoneClock(tz)
     start, end = date_range(raw, clock, limits.max_span_days, now)
-    order = (scalar(raw, "order") or "desc").lower()
+    report = action == REPORT
+    order = (scalar(raw, "order") or "desc").lower() if report else "desc"
     if order not in ("asc", "desc"):
         raise InvalidValue("order", f"{order!r}; allowed values are asc, desc")
     updated = scalar(raw, "updatedSince")
@@ -248,16 +308,14 @@ def build_request(
         dispositions=tuple(dict.fromkeys(d.lower() for d in listed(raw, "disposition"))),
         call_types=_call_types(raw),
         campaigns=tuple(dict.fromkeys(c.lower() for c in listed(raw, "campaign_name"))),
+        phones=listed(raw, "phone_number"),
+        loans=listed(raw, "loan_number"),
         updated_since=updated_since,
         order=order,
-        limit=_limit(raw),
-        cursor=decode_cursor(cursor_text, order) if cursor_text else None,
-        fields=_fields(raw),
-        warnings=[
-            f"ignored unknown parameter {name!r}"
-            for name in sorted(raw)
-            if name not in LIST_PARAMS and name not in SCALAR_PARAMS
-        ],
+        limit=_limit(raw) if report else None,
+        cursor=decode_cursor(cursor_text, order) if cursor_text and report else None,
+        fields=_fields(raw) if report else DEFAULT_FIELDS,
+        warnings=_warnings(raw, action),
     )
 
 
@@ -276,6 +334,8 @@ def describe(request: ReportRequest) -> dict[str, Any]:
         ("disposition", request.dispositions),
         ("call_type", request.call_types),
         ("campaign_name", request.campaigns),
+        ("phone_number", request.phones),
+        ("loan_number", request.loans),
     ):
         if value:
             filters[key] = list(value)

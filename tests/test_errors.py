@@ -34,7 +34,7 @@ def error(response, status: int, code: str, message: str) -> None:  # type: igno
             {"responsetype": "html"},
             400,
             "41004",
-            "Invalid value for responsetype: 'html'; allowed values are json, xml, csv, ndjson",
+            "Invalid value for responsetype: 'html'; allowed values are json, xml, csv, ndjson, xlsx",
         ),
         ({"goUser": None}, 400, "40001", "Missing required parameter: goUser"),
         ({"goPass": None}, 400, "40001", "Missing required parameter: goPass"),
@@ -174,7 +174,7 @@ def test_checks_run_in_the_documented_order(sqlite_api: ApiHarness) -> None:
         sqlite_api.post(responsetype="html", goPass="wrong"),
         400,
         "41004",
-        "Invalid value for responsetype: 'html'; allowed values are json, xml, csv, ndjson",
+        "Invalid value for responsetype: 'html'; allowed values are json, xml, csv, ndjson, xlsx",
     )
     error(
         sqlite_api.post(goPass="wrong", fromDate="garbage", **{"tenant[]": "ABCD"}),

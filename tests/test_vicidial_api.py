@@ -52,6 +52,24 @@ def test_agentcdr_user_reads_the_dialer(dialer: ApiHarness) -> None:
     assert dialer.rows(user="EXAMPLE.USER1", **DAY)[0] == ROW_1001
 
 
+def test_a_summary_of_the_dialer(dialer: ApiHarness) -> None:
+    response = dialer.post(goAction="agent_cdr_summary", groupBy="portfolio,call_type", **DAY)
+    data = response.json()["data"]
+    assert data["rows"] == [
+        {"portfolio": "GAL", "call_type": "DIALER", "calls": 3, "total_sec": 167, "avg_sec": 56, "max_sec": 95},
+        {"portfolio": "CSC", "call_type": "DIALER", "calls": 1, "total_sec": 42, "avg_sec": 42, "max_sec": 42},
+        {"portfolio": "CSC", "call_type": "MANUAL", "calls": 1, "total_sec": 30, "avg_sec": 30, "max_sec": 30},
+        {"portfolio": "GAL", "call_type": "MANUAL", "calls": 1, "total_sec": 187, "avg_sec": 187, "max_sec": 187},
+    ]  # fmt: skip
+    assert data["meta"]["totals"] == {"calls": 6, "total_sec": 426}
+    scoped = dialer.post(
+        goUser="cscmgr", goPass="csc-pass", goAction="agent_cdr_summary", groupBy="portfolio", **DAY
+    )
+    assert scoped.json()["data"]["rows"] == [
+        {"portfolio": "CSC", "calls": 2, "total_sec": 72, "avg_sec": 36, "max_sec": 42}
+    ]
+
+
 def test_vicidial_users_log_in_with_their_group_scope(dialer: ApiHarness) -> None:
     rows = dialer.rows(goUser="cscmgr", goPass="csc-pass", fields="call_id,portfolio", **DAY)
     assert rows == [

@@ -31,6 +31,7 @@ MEDIA_TYPES: Final = {
     "xml": "application/xml; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
     "ndjson": "application/x-ndjson",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 

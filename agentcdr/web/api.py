@@ -1,4 +1,5 @@
-"""The goAPI endpoint: parse, authenticate, open the report, stream it. Nothing else.
+"""The goAPI endpoint: parse, authenticate, then answer the action (the report, streamed; or
+its summary). Nothing else.
 
 Every failure before the first byte becomes one error body (JSON, or XML when the caller
 asked for XML) with the code and status of its ``ApiError`` class; anything else is an
@@ -18,17 +19,19 @@ from dataclasses import dataclass
 from typing import Final
 
 import orjson
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 
 from agentcdr import params
 from agentcdr.auth import Authenticator
 from agentcdr.clock import ZoneClock
 from agentcdr.encoders import ENCODERS, MEDIA_TYPES, error_body
+from agentcdr.encoders.summary import encode_summary
+from agentcdr.encoders.xlsx import write_workbook
 from agentcdr.errors import (
     ApiError,
-    CommandNotFound,
     InternalError,
     InvalidValue,
     MethodNotAllowed,
@@ -37,13 +40,15 @@ from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
 from agentcdr.settings import Settings
 from agentcdr.store.base import CallStore
+from agentcdr.summary import totals
 
 log = logging.getLogger("agentcdr.api")
 
-ACTION: Final = "agent_cdr"
+Tenants = tuple[str, ...] | None
+
 CORS: Final = {"Access-Control-Allow-Origin": "*"}
 # Formats that a browser saves to a file (the report page's exports are form submissions).
-DOWNLOADS: Final = ("csv", "ndjson")
+DOWNLOADS: Final = ("csv", "ndjson", "xlsx")
 
 
 @dataclass
@@ -75,31 +80,45 @@ class Api:
         try:
             raw = await _parameters(request)
             fmt = params.error_format(raw)
-            return await self._report(request, raw, request_id)
+            return await self._answer(request, raw, request_id)
         except ApiError as exc:
             return self.error(exc, fmt, request_id)
         except Exception:  # a ConfigError or a bug: what it says is for the log, not the caller
             log.exception("unexpected error in request %s", request_id)
             return self.error(InternalError(request_id), fmt, request_id)
 
-    async def _report(self, request: Request, raw: params.Raw, request_id: str) -> Response:
+    async def _answer(self, request: Request, raw: params.Raw, request_id: str) -> Response:
         if request.method not in ("GET", "POST"):
             raise MethodNotAllowed(request.method)
-        if params.scalar(raw, "goAction") != ACTION:
-            raise CommandNotFound()
-        fmt = params.response_type(raw)
+        action = params.action(raw)
+        fmt = params.response_type(raw, action)
         name, password = params.credentials(raw, _basic_auth(request))
         user = await self.auth.authenticate(name, password, client_address(request, self.settings))
         request.state.api_user = user.name
         tenants = params.tenant_scope(raw, user)
+        headers = {**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"}
+        if action == params.SUMMARY:
+            return await self._summary(raw, fmt, tenants, headers)
+        return await self._report(raw, fmt, tenants, headers)
+
+    async def _report(
+        self, raw: params.Raw, fmt: str, tenants: Tenants, headers: dict[str, str]
+    ) -> Response:
         report = params.build_request(raw, tenants, self.limits, time.time())
         stream = None
         if report.tenants != ():  # an empty scope cannot match anything: no query at all
             stream = await self.store.report(report, self.settings.chunk_rows)
         page = Page(report, stream, params.describe(report))
-        headers = {**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"}
         if fmt in DOWNLOADS:
-            headers["Content-Disposition"] = attachment(report, fmt)
+            headers["Content-Disposition"] = attachment("agent_cdr", report, fmt)
+        if fmt == "xlsx":
+            path = await write_workbook(report, page)
+            return FileResponse(
+                path,
+                media_type=MEDIA_TYPES[fmt],
+                headers=headers,
+                background=BackgroundTask(path.unlink),
+            )
         body = ENCODERS[fmt](report, page)
         if await page.read_ahead(self.settings.chunk_rows):
             # The whole report is already in hand: one response with a Content-Length is
@@ -108,13 +127,27 @@ class Api:
             return Response(whole, media_type=MEDIA_TYPES[fmt], headers=headers)
         return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
+    async def _summary(
+        self, raw: params.Raw, fmt: str, tenants: Tenants, headers: dict[str, str]
+    ) -> Response:
+        group_by = params.group_by(raw)
+        request = params.build_request(raw, tenants, self.limits, time.time(), params.SUMMARY)
+        rows = await self.store.summary(request, group_by)
+        meta = params.describe(request)
+        del meta["order"]  # groups come by calls, most first
+        meta.update(row_count=len(rows), group_by=list(group_by), totals=totals(rows))
+        if fmt in DOWNLOADS:
+            headers["Content-Disposition"] = attachment("agent_cdr_summary", request, fmt)
+        body = encode_summary(fmt, group_by, rows, meta)
+        return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
-def attachment(report: ReportRequest, fmt: str) -> str:
-    """``agent_cdr_FROM_TO.EXT``: the first and last day of the range, in the report zone."""
+
+def attachment(action: str, report: ReportRequest, fmt: str) -> str:
+    """``ACTION_FROM_TO.EXT``: the first and last day of the range, in the report zone."""
     clock = ZoneClock(report.tz)
     first = clock.text(report.start_ts)[:10]
     last = clock.text(max(report.end_ts - 1, report.start_ts))[:10]
-    return f'attachment; filename="agent_cdr_{first}_{last}.{fmt}"'
+    return f'attachment; filename="{action}_{first}_{last}.{fmt}"'
 
 
 async def _parameters(request: Request) -> params.Raw:
