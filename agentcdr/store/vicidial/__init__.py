@@ -1,3 +1,4 @@
 """The read-only VICIdial adapter: agent_cdr served straight from a VICIdial/GoAutoDial
-database (``store``), its SQL (``sql``), its connections (``connection``) and logins with
-VICIdial users (``logins``)."""
+database (``store``), its SQL (``sql``), logins with VICIdial users (``logins``) and the
+EksBlowfish those logins need at low costs (``eksblowfish``); connections come from
+``agentcdr.store.mysql``, shared with agentcdr's own MariaDB store."""
