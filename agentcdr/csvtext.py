@@ -2,8 +2,8 @@
 comma or a line end, and a quote inside it is doubled.
 
 The server's CSV encoder renders batches with generated row functions (``agentcdr.render``),
-which quote with ``cell`` and check a batch with ``plain``; ``agentcdr fetch`` and the demo's
-CSV write rows of text with ``lines``.
+which quote with ``cell`` (or ``safe_cell``, for spreadsheets) and check a batch with
+``plain``; ``agentcdr fetch`` and the demo's CSV write rows of text with ``lines``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,33 @@ from collections.abc import Sequence
 from typing import Final
 
 _NEEDS_QUOTES: Final = re.compile(r'[",\r\n]')
+# What a spreadsheet takes for the start of a formula (OWASP's list for CSV injection).
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting so, in text whose cells are plain (``plain``): at the start or after a
+# comma or a line end.
+_FORMULA_CELL: Final = re.compile(r"(?:\A|[,\n])[=+\-@\t\r]")
 
 
 def cell(text: str) -> str:
     if _NEEDS_QUOTES.search(text) is None:
         return text
     return '"' + text.replace('"', '""') + '"'
+
+
+def neutral(text: str) -> str:
+    """The text as a spreadsheet shows it as text: a ``'`` before a leading ``=``, ``+``,
+    ``-``, ``@``, tab or carriage return, which would otherwise start a formula (so
+    ``+15551234567`` becomes ``'+15551234567``: for spreadsheets, not for import)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def safe_cell(text: str) -> str:
+    return cell(neutral(text))
+
+
+def formula_cell(text: str) -> bool:
+    """Whether plain CSV text (see ``plain``) has a cell that ``neutral`` would change."""
+    return _FORMULA_CELL.search(text) is not None
 
 
 def plain(text: str, rows: int, cells: int, end: str = "\r\n") -> bool:

@@ -52,6 +52,7 @@ SCALAR_PARAMS: Final = frozenset(
         "order",
         "tz",
         "updatedSince",
+        "csvFormulas",
     }
 )
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d*)\]$")
@@ -361,3 +362,17 @@ def describe(request: ReportRequest) -> dict[str, Any]:
 def from_mapping(values: Mapping[str, Any]) -> Raw:
     """A JSON request body (an object) as raw parameters."""
     return collect(values.items())
+
+
+CSV_FORMULAS: Final = ("keep", "neutralize")
+
+
+def csv_formulas(raw: Raw) -> bool:
+    """``csvFormulas``: ``neutralize`` (True) makes CSV text cells that start like a
+    spreadsheet formula start with ``'``; ``keep`` (the default) leaves them data, as sent."""
+    value = (scalar(raw, "csvFormulas") or "keep").lower()
+    if value not in CSV_FORMULAS:
+        raise InvalidValue(
+            "csvFormulas", f"{value!r}; allowed values are {', '.join(CSV_FORMULAS)}"
+        )
+    return value == "neutralize"

@@ -10,10 +10,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Final
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from agentcdr import csvtext
+from agentcdr import csvtext, xmltext
 from agentcdr.clock import CLOCK_TEXT, ZoneClock
 from agentcdr.records import ALL_FIELDS, COL, NUMERIC_FIELDS, Row
 
@@ -48,13 +47,19 @@ def _expression(field: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def compile_row(
-    fields: tuple[str, ...], tz: ZoneInfo, kind: str, *, escape_text: bool = True
+    fields: tuple[str, ...],
+    tz: ZoneInfo,
+    kind: str,
+    *,
+    escape_text: bool = True,
+    neutralize: bool = False,
 ) -> RowFunction:
     """A function rendering one store row for ``fields`` as ``kind``.
 
     ``dict`` and ``tuple`` give Python values (for orjson and the client side); ``xml`` and
-    ``csv`` give the row's finished text. The function's source is generated once per
-    combination of fields, zone and kind (and cached: generating costs more than a small
+    ``csv`` give the row's finished text; ``neutralize`` (csv) also keeps text cells from
+    reading as spreadsheet formulas (``csvtext.neutral``). The function's source is generated
+    once per combination of fields, zone and kind (and cached: generating costs more than a small
     report's rows), because a generated dict display or f-string does one call per row where
     per-field getters do one per value; field names come from the fixed ``ALL_FIELDS`` list
     only.
@@ -72,7 +77,7 @@ def compile_row(
         parts = [f"<{f}>{{{_wrap(f, e, x)}}}</{f}>" for f, e in zip(fields, exprs, strict=True)]
         body = 'f"<rows>' + "".join(parts) + '</rows>\\n"'
     elif kind == "csv":
-        q = "q" if escape_text else ""
+        q = ("s" if neutralize else "q") if escape_text else ""
         cells = ",".join(f"{{{_wrap(f, e, q)}}}" for f, e in zip(fields, exprs, strict=True))
         body = f'f"{cells}\\r\\n"'
     else:
@@ -80,8 +85,9 @@ def compile_row(
     namespace: dict[str, Any] = {
         "t": ZoneClock(tz).text,
         "d": format_duration,
-        "x": escape,
+        "x": xmltext.escape,
         "q": csvtext.cell,
+        "s": csvtext.safe_cell,
         "n": _number,
     }
     exec(f"def row(r):\n    return {body}\n", namespace)  # noqa: S102 - source built from constants
@@ -101,28 +107,37 @@ BatchFunction = Callable[[Sequence[Row]], str]
 
 
 @functools.lru_cache(maxsize=256)
-def compile_batch(fields: tuple[str, ...], tz: ZoneInfo, kind: str) -> BatchFunction:
+def compile_batch(
+    fields: tuple[str, ...], tz: ZoneInfo, kind: str, *, neutralize: bool = False
+) -> BatchFunction:
     """A function rendering a batch of rows as finished ``xml`` or ``csv`` text.
 
     Values that need escaping are rare, and checking each one costs more than rendering it.
     So a batch is first rendered without escaping, and then checked as a whole: the markup
     of clean rows holds an exact number of ``<``, ``>`` (XML) or ``,``, quote and line-end
-    characters (CSV); any other count means some value held one, and the batch is rendered
-    again with escaping. The result is always the escaped rendering's text.
+    characters (CSV), and no ``&`` or carriage return (XML), nor a cell that starts like a
+    formula (CSV with ``neutralize``); otherwise some value needs escaping, and the batch is
+    rendered again with escaping. The result is always the escaped rendering's text.
     """
     plain = compile_row(fields, tz, kind, escape_text=False)
-    escaped = compile_row(fields, tz, kind)
+    escaped = compile_row(fields, tz, kind, neutralize=neutralize)
     if kind == "xml":
         tags = 2 * len(fields) + 2
 
         def clean(text: str, rows: int) -> bool:
-            return "&" not in text and text.count("<") == text.count(">") == rows * tags
+            return (
+                "&" not in text
+                and "\r" not in text
+                and text.count("<") == text.count(">") == rows * tags
+            )
 
     elif kind == "csv":
         cells = len(fields)
 
         def clean(text: str, rows: int) -> bool:
-            return csvtext.plain(text, rows, cells)
+            return csvtext.plain(text, rows, cells) and not (
+                neutralize and csvtext.formula_cell(text)
+            )
 
     else:
         raise ValueError(f"no batch rendering for {kind!r}")

@@ -96,7 +96,7 @@ def test_documented_get_example(api: ApiHarness) -> None:
         "&toDate=2025-05-13"
     )
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
     body = response.json()
     assert body["result"] == "success"
     assert body["data"]["rows"] == [ROW_A5, ROW_A4]
@@ -284,7 +284,7 @@ def test_csv_and_ndjson(api: ApiHarness) -> None:
     assert table[1] == [("" if v is None else str(v)) for v in ROW_A5.values()]
     assert len(table) == 3
     ndjson = api.post(responsetype="ndjson", user="example.user3", **DAY)
-    assert ndjson.headers["content-type"] == "application/x-ndjson"
+    assert ndjson.headers["content-type"] == "application/x-ndjson; charset=utf-8"
     assert [orjson.loads(line) for line in ndjson.content.splitlines()] == [ROW_A5, ROW_A4]
 
 

@@ -219,5 +219,5 @@ def test_an_excel_report_too_long_for_a_sheet_is_refused(
 def test_excel_errors_are_json(sqlite_api: ApiHarness) -> None:
     response = sqlite_api.post(responsetype="xlsx", fromDate="yesterday")
     assert response.status_code == 400
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert "content-disposition" not in response.headers

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agentcdr import csvtext
 from agentcdr.encoders.xml import clean
 from agentcdr.records import ROW_COLUMNS
 from agentcdr.render import compile_batch, compile_row, format_duration
@@ -94,3 +95,25 @@ def test_batches_render_exactly_as_row_by_row_escaping(kind: str, text: str) -> 
 )
 def test_xml_replaces_characters_xml_cannot_carry(text: str, expected: str) -> None:
     assert clean(text) == expected.encode()
+
+
+@pytest.mark.parametrize(
+    "text", ["plain", "=1+2", "+15551234567", "-x", "@x", "\tx", "a=b", "a,=b", "", "é"]
+)
+@pytest.mark.parametrize("where", ["user", "disposition"])  # the first cell of a line, or not
+def test_neutralized_csv_batches_render_exactly_as_row_by_row(text: str, where: str) -> None:
+    tz = ZoneInfo("UTC")
+    fields = ("user", "disposition", "lead_id", "answer_time")
+    values = dict.fromkeys(ROW_COLUMNS, "v")
+    values.update(answer_ts=1747170000, call_duration_sec=61, lead_id=-7)
+    clean_row = tuple(values[c] for c in ROW_COLUMNS)
+    values[where] = text
+    odd_row = tuple(values[c] for c in ROW_COLUMNS)
+    one = compile_row(fields, tz, "csv", neutralize=True)
+    batch = [clean_row, odd_row, clean_row]
+    rendered = compile_batch(fields, tz, "csv", neutralize=True)(batch)
+    assert rendered == "".join(one(r) for r in batch)
+    assert ",-7," in rendered  # a number is never neutralized
+    cells = {"user": "v", "disposition": "v", where: text}
+    user, disposition = (csvtext.cell(csvtext.neutral(cells[f])) for f in fields[:2])
+    assert one(odd_row) == f"{user},{disposition},-7,2025-05-13 21:00:00\r\n"

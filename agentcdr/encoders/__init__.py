@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Final
 
-import orjson
-
 from agentcdr.encoders.csv import encode_csv
-from agentcdr.encoders.json import encode_json, encode_ndjson
+from agentcdr.encoders.json import dumps, encode_json, encode_ndjson
 from agentcdr.encoders.xml import document, element, encode_xml
 from agentcdr.errors import ApiError
 from agentcdr.paging import Page
@@ -27,10 +25,10 @@ ENCODERS: Final[dict[str, Encoder]] = {
     "ndjson": encode_ndjson,
 }
 MEDIA_TYPES: Final = {
-    "json": "application/json",
+    "json": "application/json; charset=utf-8",
     "xml": "application/xml; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
-    "ndjson": "application/x-ndjson",
+    "ndjson": "application/x-ndjson; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
@@ -40,7 +38,7 @@ def error_body(error: ApiError, fmt: str) -> bytes:
     fields = {"result": "error", "code": error.code, "message": error.message}
     if fmt == "xml":
         return document(element(k, v) + "\n" for k, v in fields.items())
-    return orjson.dumps(fields)
+    return dumps(fields)
 
 
 __all__ = ["ENCODERS", "MEDIA_TYPES", "Encoder", "error_body"]

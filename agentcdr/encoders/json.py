@@ -1,8 +1,14 @@
-"""JSON (the documented shape) and NDJSON, streamed chunk by chunk with orjson."""
+"""JSON (the documented shape) and NDJSON, streamed chunk by chunk with orjson.
+
+U+2028 and U+2029 (line and paragraph separator) are written as ``\\u2028`` and ``\\u2029``,
+as PHP's ``json_encode`` does: raw, they are valid JSON but end a line for
+``str.splitlines()`` (which breaks NDJSON apart) and for JavaScript before ES2019.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Final
 
 import orjson
 
@@ -11,22 +17,38 @@ from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
 from agentcdr.render import compile_row
 
+# In UTF-8 these byte sequences are those two characters and nothing else, and orjson writes
+# them only inside strings, where the escape means the same character.
+_SEPARATORS: Final = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
+
+
+def escape_separators(data: bytes) -> bytes:
+    """orjson's output with U+2028 and U+2029 escaped (a scan when there are none)."""
+    for raw, escaped in _SEPARATORS:
+        if raw in data:
+            data = data.replace(raw, escaped)
+    return data
+
+
+def dumps(value: object, option: int = 0) -> bytes:
+    return escape_separators(orjson.dumps(value, option=option))
+
 
 async def encode_json(request: ReportRequest, page: Page) -> AsyncIterator[bytes]:
     row = compile_row(request.fields, request.tz, "dict")
     yield b'{"result":"success","data":{"rows":['
     separator = b""
     async for batch in page.batches():
-        yield separator + orjson.dumps([row(r) for r in batch])[1:-1]
+        yield separator + dumps([row(r) for r in batch])[1:-1]
         separator = b","
     tail: dict[str, object] = {"headers": headers(request.fields), "meta": page.meta()}
     if page.paged:
         tail["next_cursor"] = page.next_cursor
-    yield b"]," + orjson.dumps(tail)[1:] + b"}"
+    yield b"]," + dumps(tail)[1:] + b"}"
 
 
 async def encode_ndjson(request: ReportRequest, page: Page) -> AsyncIterator[bytes]:
     row = compile_row(request.fields, request.tz, "dict")
-    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    line, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     async for batch in page.batches():
-        yield b"".join([dumps(row(r), option=newline) for r in batch])
+        yield escape_separators(b"".join([line(row(r), option=newline) for r in batch]))

@@ -12,6 +12,7 @@ import orjson
 
 from agentcdr import csvtext
 from agentcdr.encoders.base import headers
+from agentcdr.encoders.json import dumps
 from agentcdr.encoders.xml import PROLOGUE, clean, element
 from agentcdr.summary import SummaryRow
 
@@ -22,20 +23,31 @@ def summary_fields(group_by: Sequence[str]) -> tuple[str, ...]:
     return (*group_by, *METRICS)
 
 
+def _metrics(row: SummaryRow) -> tuple[int, ...]:
+    return (row.calls, row.total_sec, row.avg_sec, row.max_sec)
+
+
 def _values(row: SummaryRow) -> tuple[Any, ...]:
-    return (*row.keys, row.calls, row.total_sec, row.avg_sec, row.max_sec)
+    return (*row.keys, *_metrics(row))
 
 
 def encode_summary(
-    fmt: str, group_by: Sequence[str], rows: Sequence[SummaryRow], meta: dict[str, Any]
+    fmt: str,
+    group_by: Sequence[str],
+    rows: Sequence[SummaryRow],
+    meta: dict[str, Any],
+    *,
+    neutralize: bool = False,
 ) -> bytes:
+    """``neutralize``: CSV key cells as ``csvtext.neutral`` (the counts are plain numbers)."""
     fields = summary_fields(group_by)
     if fmt == "csv":
-        text = [[str(v) for v in _values(r)] for r in rows]
+        key = csvtext.neutral if neutralize else str
+        text = [[key(str(k)) for k in r.keys] + [str(v) for v in _metrics(r)] for r in rows]
         return csvtext.lines([list(fields), *text]).encode()
     objects = [dict(zip(fields, _values(r), strict=True)) for r in rows]
     if fmt == "ndjson":
-        return b"".join(orjson.dumps(o, option=orjson.OPT_APPEND_NEWLINE) for o in objects)
+        return b"".join(dumps(o, option=orjson.OPT_APPEND_NEWLINE) for o in objects)
     columns = headers(fields)
     if fmt == "xml":
         parts = [
@@ -46,6 +58,4 @@ def encode_summary(
             "</data>\n</goautodialapi>\n",
         ]
         return clean(PROLOGUE + "".join(parts))
-    return orjson.dumps(
-        {"result": "success", "data": {"rows": objects, "headers": columns, "meta": meta}}
-    )
+    return dumps({"result": "success", "data": {"rows": objects, "headers": columns, "meta": meta}})

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Final
-from xml.sax.saxutils import escape
 
 from agentcdr.encoders.base import headers
 from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
 from agentcdr.render import compile_batch
+from agentcdr.xmltext import escape
 
 PROLOGUE: Final = '<?xml version="1.0" encoding="UTF-8"?>\n<goautodialapi version="1.0">\n'
 # Characters XML 1.0 cannot carry at all; replaced rather than producing a broken document.

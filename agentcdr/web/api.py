@@ -15,6 +15,7 @@ import binascii
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -28,6 +29,7 @@ from agentcdr import params
 from agentcdr.auth import Authenticator
 from agentcdr.clock import ZoneClock
 from agentcdr.encoders import ENCODERS, MEDIA_TYPES, error_body
+from agentcdr.encoders.csv import encode_csv
 from agentcdr.encoders.summary import encode_summary
 from agentcdr.encoders.xlsx import write_workbook
 from agentcdr.errors import (
@@ -105,6 +107,7 @@ class Api:
         self, raw: params.Raw, fmt: str, tenants: Tenants, headers: dict[str, str]
     ) -> Response:
         report = params.build_request(raw, tenants, self.limits, time.time())
+        neutralize = params.csv_formulas(raw)
         stream = None
         if report.tenants != ():  # an empty scope cannot match anything: no query at all
             stream = await self.store.report(report, self.settings.chunk_rows)
@@ -119,7 +122,7 @@ class Api:
                 headers=headers,
                 background=BackgroundTask(path.unlink),
             )
-        body = ENCODERS[fmt](report, page)
+        body = _encode(fmt, report, page, neutralize)
         if await page.read_ahead(self.settings.chunk_rows):
             # The whole report is already in hand: one response with a Content-Length is
             # cheaper than a stream, and most requests are small.
@@ -132,14 +135,21 @@ class Api:
     ) -> Response:
         group_by = params.group_by(raw)
         request = params.build_request(raw, tenants, self.limits, time.time(), params.SUMMARY)
+        neutralize = params.csv_formulas(raw)
         rows = await self.store.summary(request, group_by)
         meta = params.describe(request)
         del meta["order"]  # groups come by calls, most first
         meta.update(row_count=len(rows), group_by=list(group_by), totals=totals(rows))
         if fmt in DOWNLOADS:
             headers["Content-Disposition"] = attachment("agent_cdr_summary", request, fmt)
-        body = encode_summary(fmt, group_by, rows, meta)
+        body = encode_summary(fmt, group_by, rows, meta, neutralize=neutralize)
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def _encode(fmt: str, report: ReportRequest, page: Page, neutralize: bool) -> AsyncIterator[bytes]:
+    if fmt == "csv":
+        return encode_csv(report, page, neutralize=neutralize)
+    return ENCODERS[fmt](report, page)
 
 
 def attachment(action: str, report: ReportRequest, fmt: str) -> str:

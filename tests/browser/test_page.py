@@ -432,6 +432,7 @@ def test_exports_download_the_whole_range_straight_from_the_api(
         assert len(lines) == DAY_CALLS
         assert json.loads(lines[0])["answer_time"] == f"{DAY} 08:00:00"
     assert sent[-1]["responsetype"] == [fmt]
+    assert sent[-1].get("csvFormulas") == (["neutralize"] if fmt == "csv" else None)
     assert "limit" not in sent[-1]
     assert "cursor" not in sent[-1]
     assert page.url.startswith(f"{base}/?")  # the page stayed

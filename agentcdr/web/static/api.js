@@ -53,13 +53,15 @@ export async function fetchReport(credentials, params, signal) {
 }
 
 /** Downloads the whole report in `responsetype` by submitting a form to the API: the answer
- *  (Content-Disposition: attachment) goes straight to a file and the page stays. */
+ *  (Content-Disposition: attachment) goes straight to a file and the page stays. A CSV file
+ *  is opened in a spreadsheet, so its cells are kept from reading as formulas. */
 export function submitExport(credentials, params, responsetype) {
   const form = document.createElement("form");
   form.method = "post";
   form.action = API;
   form.hidden = true;
-  for (const [name, value] of pairs(credentials, { ...params, responsetype })) {
+  const csv = responsetype === "csv" ? { csvFormulas: "neutralize" } : {};
+  for (const [name, value] of pairs(credentials, { ...params, responsetype, ...csv })) {
     const input = document.createElement("input");
     input.type = "hidden";
     input.name = name;
