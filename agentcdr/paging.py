@@ -20,13 +20,15 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from agentcdr.errors import InvalidValue
 from agentcdr.records import COL, Cursor, ReportRequest, Row
-from agentcdr.store.base import RowStream
+
+if TYPE_CHECKING:
+    from agentcdr.store.base import RowStream
 
 _ID = COL["id"]
 _TS = COL["answer_ts"]

@@ -12,7 +12,7 @@ from agentcdr.cli.context import run, settings_of
 from agentcdr.cli.options import store_options
 from agentcdr.errors import ConfigError
 from agentcdr.store import open_call_store
-from agentcdr.store.sql.imports import SQLImports
+from agentcdr.store.base import ImportLog
 
 
 def register(group: click.Group) -> None:
@@ -25,7 +25,7 @@ def _stamp(ts: int | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-async def _with_log(ctx: click.Context, action: Callable[[SQLImports], Awaitable[None]]) -> None:
+async def _with_log(ctx: click.Context, action: Callable[[ImportLog], Awaitable[None]]) -> None:
     settings = settings_of(ctx)
     store = open_call_store(settings.db, settings, create=False)
     await store.open()
@@ -48,7 +48,7 @@ def imports() -> None:
 def list_(ctx: click.Context) -> None:
     """Every import with its counts, and how many of its calls the store still holds."""
 
-    async def show(log: SQLImports) -> None:
+    async def show(log: ImportLog) -> None:
         click.echo("id\tstarted\tkind\tsource\tinserted\tupdated\tunchanged\tcalls\tremoved\tname")
         for e in await log.list():
             click.echo(
@@ -73,7 +73,7 @@ def remove(ctx: click.Context, import_id: int | None, source: str | None, yes: b
     if (import_id is None) == (source is None):
         raise ConfigError("give either an IMPORT_ID or --source NAME")
 
-    async def go(log: SQLImports) -> None:
+    async def go(log: ImportLog) -> None:
         if import_id is not None:
             entry = await log.get(import_id)
             what, count = f"import {import_id} ({entry.kind} {entry.name})", entry.calls

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from agentcdr.errors import ConfigError
-from agentcdr.records import ApiUser
 from agentcdr.settings import Settings
 from agentcdr.store.base import (
     CallStore,
@@ -66,7 +65,6 @@ def user_store_of(store: CallStore) -> UserStore:
 
 
 __all__ = [
-    "ApiUser",
     "CallStore",
     "LoginSource",
     "RowStream",

@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from agentcdr.records import ApiUser, CallRecord, ReportRequest, Row
 from agentcdr.summary import SummaryRow
-
-if TYPE_CHECKING:
-    from agentcdr.store.sql.imports import SQLImports
 
 
 class RowStream(Protocol):
@@ -59,6 +56,42 @@ class CallWriter(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ImportEntry:
+    """One write transaction in a store's record of imports."""
+
+    id: int
+    kind: str  # import, demo, sync
+    name: str  # the file, the demo's size, the span of a sync
+    source: str
+    started_at: int  # UTC epoch seconds
+    inserted: int
+    updated: int
+    unchanged: int
+    removed_at: int | None
+    calls: int  # calls that still carry the entry's id
+
+
+class ImportLog(Protocol):
+    """The record of imports: what each write transaction added, so that it can be removed."""
+
+    async def list(self) -> list[ImportEntry]: ...
+
+    async def get(self, import_id: int) -> ImportEntry:
+        """The entry; ``ConfigError`` when there is none."""
+        ...
+
+    async def remove(self, import_id: int, now: int) -> int:
+        """Deletes the calls the import inserted; returns how many."""
+        ...
+
+    async def count_source(self, source: str) -> int: ...
+
+    async def remove_source(self, source: str) -> int:
+        """Deletes every call of a source; returns how many."""
+        ...
+
+
 class LoginSource(Protocol):
     """Logins checked against users kept elsewhere (the VICIdial adapter's dialer users)."""
 
@@ -77,7 +110,7 @@ class CallStore(Protocol):
         ...
 
     @property
-    def imports(self) -> SQLImports | None:
+    def imports(self) -> ImportLog | None:
         """The record of imports (None: a read-only store)."""
         ...
 

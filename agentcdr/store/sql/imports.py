@@ -7,27 +7,13 @@ of them added can be removed again; calls it only updated were there before and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Final
 
 from agentcdr.errors import ConfigError
+from agentcdr.store.base import ImportEntry
 from agentcdr.store.sql.users import Statements
 
 _COLUMNS: Final = "id, kind, name, source, started_at, inserted, updated, unchanged, removed_at"
-
-
-@dataclass(frozen=True)
-class ImportEntry:
-    id: int
-    kind: str  # import, demo, sync
-    name: str  # the file, the demo's size, the span of a sync
-    source: str
-    started_at: int  # UTC epoch seconds
-    inserted: int
-    updated: int
-    unchanged: int
-    removed_at: int | None
-    calls: int  # calls that still carry the entry's id
 
 
 class SQLImports:

@@ -17,7 +17,12 @@ from agentcdr.errors import DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
 from agentcdr.store import mysql
 from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
-from agentcdr.store.sql.rows import CALL_COLUMN_COUNT, CALL_COLUMNS, VALUE_COLUMNS
+from agentcdr.store.sql.rows import (
+    CALL_COLUMN_COUNT,
+    CALL_COLUMN_NAMES,
+    CALL_COLUMNS,
+    VALUE_COLUMNS,
+)
 from agentcdr.store.sql.schema import MYSQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
 from agentcdr.store.stream import KeysetPages
@@ -32,7 +37,9 @@ _LOCK_NAME: Final = "LEFT(CONCAT('agentcdr.migrate.', DATABASE()), 64)"
 _LOCK_WAIT_SECONDS: Final = 600
 _INTEGER_COLUMNS: Final = frozenset(c.store for c in COLUMNS if c.integer)
 # Where VALUE_COLUMNS stand in a row of CALL_COLUMNS.
-_VALUES: Final = slice(2, 2 + len(VALUE_COLUMNS))
+_VALUES: Final = slice(
+    CALL_COLUMN_NAMES.index(VALUE_COLUMNS[0]), CALL_COLUMN_NAMES.index(VALUE_COLUMNS[-1]) + 1
+)
 
 # MariaDB plans a wide date range (a 30-day report on 2M calls) as a full table scan plus a
 # filesort: the first row comes only after every row has been read and sorted (2 s there,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from agentcdr.records import ReportRequest
+from agentcdr.records import COLUMN, ReportRequest
 from agentcdr.store.sql.rows import SELECT_COLUMNS
 from agentcdr.store.sql.schema import Dialect
 from agentcdr.summary import TIME_KEYS, offset_case, offset_stretches
@@ -123,15 +123,6 @@ def report_query(
 
 
 # The column of each summary key that is one (day and hour are computed).
-_KEY_COLUMNS: Final = {
-    "user": "agent",
-    "disposition": "disposition",
-    "call_type": "call_type",
-    "term_reason": "term_reason",
-    "portfolio": "portfolio",
-    "campaign_name": "campaign_name",
-    "profile": "profile",
-}
 
 
 def summary_query(
@@ -156,7 +147,7 @@ def summary_query(
         elif key == "hour":
             keys.append(dialect.mod(dialect.intdiv(local, 3600), 24))
         else:
-            keys.append(_KEY_COLUMNS[key])
+            keys.append(COLUMN[key].store)
     where = [
         f"answer_ts >= {p.one(request.start_ts)}",
         f"answer_ts < {p.one(request.end_ts)}",

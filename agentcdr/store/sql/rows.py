@@ -1,7 +1,7 @@
 """What all of agentcdr's SQL stores (SQLite, PostgreSQL, MariaDB/MySQL) share: the columns
 of an upserted call and of a report row (derived from ``records.COLUMNS``), their values,
-how imports are cut into batches, and the messages of a failed report. The server stores'
-common skeleton is ``agentcdr.store.sql.server``.
+and how imports are cut into batches. The server stores' common skeleton is
+``agentcdr.store.sql.server``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ CALL_COLUMNS: Final = ", ".join(CALL_COLUMN_NAMES)
 CALL_COLUMN_COUNT: Final = len(CALL_COLUMN_NAMES)
 # The record's values after the user (they follow agent_key).
 _AFTER_USER: Final = slice(CallRecord._fields.index("user") + 1, len(COLUMNS))
-TIME_LIMIT: Final = "The report query ran past the statement time limit"
-UNREADABLE: Final = "The database cannot be read; try again later"
 
 
 def record_params(
