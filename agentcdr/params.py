@@ -16,7 +16,14 @@ from zoneinfo import ZoneInfo
 from agentcdr.clock import ZoneClock, zone
 from agentcdr.errors import CommandNotFound, Forbidden, InvalidValue, MissingParameter
 from agentcdr.paging import decode_cursor
-from agentcdr.records import ALL_FIELDS, CALL_TYPES, DEFAULT_FIELDS, ApiUser, ReportRequest
+from agentcdr.records import (
+    ALL_FIELDS,
+    CALL_TYPES,
+    DEFAULT_FIELDS,
+    TENANT_CODE,
+    ApiUser,
+    ReportRequest,
+)
 from agentcdr.summary import GROUP_KEYS, MAX_GROUP_KEYS
 
 REPORT: Final = "agent_cdr"
@@ -58,7 +65,6 @@ SCALAR_PARAMS: Final = frozenset(
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d*)\]$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", re.ASCII)
-_TENANT = re.compile(r"^[A-Za-z0-9]{3}$")
 _LIMIT_MAX: Final = 1_000_000
 
 Raw = dict[str, list[str]]
@@ -155,7 +161,7 @@ def tenant_scope(raw: Raw, user: ApiUser) -> tuple[str, ...] | None:
     """The tenants this request may see, after checking every requested tenant."""
     requested = []
     for value in listed(raw, "tenant"):
-        if not _TENANT.match(value):
+        if not TENANT_CODE.match(value):
             raise InvalidValue("tenant", f"{value!r} is not a 3-character tenant code")
         requested.append(value.upper())
     requested = list(dict.fromkeys(requested))

@@ -8,6 +8,8 @@ typed form used by import, demo data and the client.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
@@ -99,6 +101,18 @@ ALL_FIELDS: Final = DEFAULT_FIELDS + EXTRA_FIELDS
 NUMERIC_FIELDS: Final = frozenset(f.name for f in FIELDS if f.numeric)
 
 CALL_TYPES: Final = ("MANUAL", "DIALER", "INBOUND")
+# A tenant (portfolio) code, as the API's tenant filter and the users' scopes take it.
+TENANT_CODE: Final = re.compile(r"^[A-Za-z0-9]{3}$")
+
+
+def header_title(field: str) -> str:
+    return field.upper().replace("_", " ")
+
+
+def column_headers(fields: Sequence[str]) -> list[dict[str, str]]:
+    """The ``headers`` of a JSON or XML report: Tabulator column definitions, as the original
+    API sends them (``formatter: "html"`` included; docs/api.md says what a page must do)."""
+    return [{"title": header_title(f), "field": f, "formatter": "html"} for f in fields]
 
 
 def profile_of(campaign_name: str, portfolio: str) -> str:

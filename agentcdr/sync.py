@@ -9,7 +9,6 @@ which ``changes=True`` uses as ``updatedSince`` to pull only what changed since.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from agentcdr.client.aio import AsyncClient
+from agentcdr.client.output import write_atomic
 from agentcdr.client.plan import DateLike, Span, source_of, today_in
 from agentcdr.client.rows import CdrRow
 from agentcdr.errors import ConfigError
@@ -75,9 +75,7 @@ class SyncState:
             "done": sorted(d.isoformat() for d in self.done),
             "synced_at": self.synced_at.strftime(_STAMP) if self.synced_at else None,
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-        os.replace(tmp, self.path)
+        write_atomic(self.path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
 
 class Progress(Protocol):

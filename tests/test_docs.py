@@ -123,3 +123,20 @@ def test_all_is_sorted_and_every_name_imports() -> None:
     exec("from agentcdr import *", namespace)
     assert sorted(set(namespace) - {"__builtins__"}) == sorted(agentcdr.__all__)
     assert all(namespace[name] is getattr(agentcdr, name) for name in agentcdr.__all__)
+
+
+def test_the_client_package_exports_what_docs_client_md_names() -> None:
+    """``agentcdr.client.__all__``: sorted, importable, every name in docs/client.md; and every
+    name ``import agentcdr`` takes from the client, ``agentcdr.client`` offers too."""
+    import agentcdr.client
+
+    names = agentcdr.client.__all__
+    assert names == sorted(names)
+    assert all(hasattr(agentcdr.client, name) for name in names)
+    text = (DOCS / "client.md").read_text()
+    assert [n for n in names if not re.search(rf"`[^`]*\b{n}\b[^`]*`", text)] == []
+    client_side = {
+        n for n in agentcdr.__all__ if getattr(agentcdr, n) is getattr(agentcdr.client, n, None)
+    }
+    assert client_side >= {"Client", "AsyncClient", "ClientError", "ApiError"}
+    assert client_side <= set(names)

@@ -17,11 +17,11 @@ from agentcdr.cli.console import read_password
 from agentcdr.cli.context import run, settings_of
 from agentcdr.cli.options import password_stdin_option, store_options
 from agentcdr.errors import ConfigError
+from agentcdr.records import TENANT_CODE
 from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import UserStore
 
 _NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
-_TENANT = re.compile(r"^[A-Za-z0-9]{3}$")
 
 
 def register(group: click.Group) -> None:
@@ -32,7 +32,7 @@ def _tenants(values: tuple[str, ...]) -> frozenset[str]:
     tenants = set()
     for value in values:
         for item in value.split(","):
-            if not _TENANT.match(item.strip()):
+            if not TENANT_CODE.match(item.strip()):
                 raise ConfigError(f"not a 3-character tenant code: {item!r}")
             tenants.add(item.strip().upper())
     return frozenset(tenants)

@@ -1,4 +1,4 @@
-"""What the sync and the async client share: settings, and a ``SpanFetch`` per span."""
+"""What the blocking and the async client share: settings, and a ``SpanFetch`` per span."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from agentcdr import csvtext
 from agentcdr.client.plan import Span
 from agentcdr.client.rows import CdrRow
 from agentcdr.errors import ConfigError
-from agentcdr.records import ALL_FIELDS, DEFAULT_FIELDS, NUMERIC_FIELDS
+from agentcdr.records import ALL_FIELDS, DEFAULT_FIELDS, NUMERIC_FIELDS, column_headers
 
 OUTPUT_FORMATS: Final = ("csv", "json", "ndjson", "parquet")
 _EXTENSIONS: Final = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
@@ -60,10 +60,6 @@ def parse_fields(text: str | None) -> tuple[str, ...]:
     return chosen
 
 
-def _headers(fields: Sequence[str]) -> list[dict[str, str]]:
-    return [{"title": f.upper().replace("_", " "), "field": f, "formatter": "html"} for f in fields]
-
-
 class _Encoder:
     """Rows -> bytes of one format; ``first`` tells whether a row was written before."""
 
@@ -90,11 +86,12 @@ class _Encoder:
 
     def epilogue(self) -> bytes:
         if self.fmt == "json":
-            return b'],"headers":' + orjson.dumps(_headers(self.fields)) + b"}}\n"
+            return b'],"headers":' + orjson.dumps(column_headers(self.fields)) + b"}}\n"
         return b""
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """``data`` in ``path`` whole or not at all: written beside it, flushed to disk, renamed."""
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as f:
         f.write(data)
@@ -170,7 +167,7 @@ class ReportFile:
             "offset": self._file.tell(),
             "rows": self.rows,
         }
-        _write_atomic(self.state_path, orjson.dumps(state, option=orjson.OPT_INDENT_2))
+        write_atomic(self.state_path, orjson.dumps(state, option=orjson.OPT_INDENT_2))
 
     def write(self, rows: Sequence[CdrRow]) -> None:
         if not rows:

@@ -12,9 +12,9 @@ from typing import Final
 
 import orjson
 
-from agentcdr.encoders.base import headers
 from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
+from agentcdr.records import column_headers as headers
 from agentcdr.render import compile_row
 
 # In UTF-8 these byte sequences are those two characters and nothing else, and orjson writes

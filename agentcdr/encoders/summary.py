@@ -11,9 +11,9 @@ from typing import Any, Final
 import orjson
 
 from agentcdr import csvtext
-from agentcdr.encoders.base import headers
 from agentcdr.encoders.json import dumps
 from agentcdr.encoders.xml import PROLOGUE, clean, element
+from agentcdr.records import column_headers as headers
 from agentcdr.summary import SummaryRow
 
 METRICS: Final = ("calls", "total_sec", "avg_sec", "max_sec")

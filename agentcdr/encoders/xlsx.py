@@ -22,10 +22,9 @@ from typing import Final
 import xlsxwriter
 
 from agentcdr.clock import ZoneClock
-from agentcdr.encoders.base import header_title
 from agentcdr.errors import InvalidValue
 from agentcdr.paging import Page
-from agentcdr.records import COL, FIELD, ReportRequest, Row
+from agentcdr.records import COL, FIELD, ReportRequest, Row, header_title
 from agentcdr.render import format_duration
 
 MAX_ROWS: Final = 1_048_575  # Excel's 1,048,576 rows of a sheet, less the header row

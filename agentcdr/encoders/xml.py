@@ -10,9 +10,9 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Final
 
-from agentcdr.encoders.base import headers
 from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
+from agentcdr.records import column_headers as headers
 from agentcdr.render import compile_batch
 from agentcdr.xmltext import escape
 
