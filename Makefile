@@ -38,7 +38,7 @@ page: $(PAGE)
 
 ## demo: demo database, demo API user, server on http://$(HOST):$(PORT)
 demo: $(VENV)/.base $(PAGE)
-	$(BIN)/agentcdr --db $(DB) demo --days 7 --agents 300 --calls-per-day 6000 --if-empty
+	$(BIN)/agentcdr --db $(DB) demo --days 7 --agents 300 --calls-per-day 6000 --fresh
 	AGENTCDR_PASSWORD=$(DEMO_PASSWORD) $(BIN)/agentcdr --db $(DB) users add $(DEMO_USER) --all-tenants --if-missing
 	@echo
 	@echo "Try it:"

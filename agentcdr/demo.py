@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from agentcdr import csvtext
 from agentcdr.clock import ZoneClock
-from agentcdr.records import DEFAULT_FIELDS, CallRecord, natural_key
+from agentcdr.records import DEFAULT_FIELDS, CallRecord, ReportRequest, natural_key
 from agentcdr.render import format_duration
 from agentcdr.store.base import CallStore, WriteCounts
 
@@ -312,6 +312,31 @@ async def write_store(store: CallStore, spec: DemoSpec, batch_rows: int = 5000) 
         while batch := list(islice(records, batch_rows)):
             await writer.write(batch)
     return writer.counts
+
+
+async def has_recent_calls(store: CallStore, now: int) -> bool:
+    """Whether the store holds a call answered in the 24 hours before ``now``: the window of
+    a report without dates, which the README's first request is."""
+    request = ReportRequest(start_ts=now - 86_400, end_ts=now + 1, tz=ZoneInfo("UTC"), limit=0)
+    stream = await store.report(request, 1)
+    try:
+        async for batch in stream:
+            return bool(batch)
+        return False
+    finally:
+        await stream.aclose()
+
+
+async def remove_stale(store: CallStore, now: int) -> int:
+    """Removes what earlier demo runs added (their entries in the record of imports); returns
+    how many calls. Calls imported or synced into the store stay."""
+    if store.imports is None:
+        return 0
+    removed = 0
+    for entry in await store.imports.list():
+        if entry.kind == "demo" and entry.removed_at is None and entry.calls:
+            removed += await store.imports.remove(entry.id, now)
+    return removed
 
 
 def write_csv(out: TextIO, spec: DemoSpec) -> int:

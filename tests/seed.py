@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agentcdr.auth import hash_password
@@ -133,3 +134,17 @@ def seed(
 
 def add_calls(url: str, calls: list[CallRecord]) -> None:
     asyncio.run(_seed(url, calls, {}))
+
+
+def rows_of(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a plain SQL query on the store of ``url`` (to check what it holds)."""
+
+    async def go() -> list[tuple[Any, ...]]:
+        store = open_call_store(url)
+        await store.open()
+        try:
+            return await store.fetch_rows(sql)  # type: ignore[attr-defined, no-any-return]
+        finally:
+            await store.close()
+
+    return asyncio.run(go())

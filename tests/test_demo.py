@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from click.testing import CliRunner, Result
 from agentcdr.cli import main
 from agentcdr.demo import CSV_HEADER, DISPOSITIONS, generate
 from agentcdr.records import CallRecord, natural_key
+from tests.seed import rows_of
 
 TZ = ZoneInfo("America/New_York")
 END = date(2025, 5, 13)  # a Tuesday
@@ -152,6 +154,27 @@ def test_demo_command_fills_the_store_once(sqlite_url: str) -> None:
     result = cli(sqlite_url, *args)  # the same data again changes nothing
     assert result.stdout == "demo: 1,500 calls: 0 inserted, 0 updated, 1,500 unchanged\n"
     assert stored(sqlite_url) == expected
+
+
+def test_demo_fresh_keeps_the_demo_current(store_url: str, tmp_path: Path) -> None:
+    """make demo's --fresh: current data is left alone; data older than a day (a demo.db made
+    last week) is replaced with days ending now, and imported calls stay."""
+    old = ("demo", "--days", "2", "--agents", "20", "--calls-per-day", "200", "--end-day", "2025-05-13")  # fmt: skip
+    assert cli(store_url, *old).exit_code == 0
+    csv = tmp_path / "other.csv"
+    assert cli(store_url, *old[:-2], "--end-day", "2025-05-20", "--csv", str(csv)).exit_code == 0
+    assert cli(store_url, "import", str(csv), "--source", "crm").exit_code == 0
+    fresh = ("demo", "--days", "1", "--agents", "20", "--calls-per-day", "100", "--fresh")
+    result = cli(store_url, *fresh)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "demo: removed 400 calls of older demo data"
+    assert result.stdout.splitlines()[1].startswith("demo: ")
+    newest = rows_of(store_url, "SELECT MAX(answer_ts), COUNT(*) FROM calls WHERE source = ''")
+    assert time.time() - 86_400 < newest[0][0] <= time.time()
+    assert rows_of(store_url, "SELECT COUNT(*) FROM calls WHERE source = 'crm'") == [(400,)]
+    again = cli(store_url, *fresh)
+    assert again.stdout == "demo: the store has calls of the last 24 hours; left as it is\n"
+    assert rows_of(store_url, "SELECT COUNT(*) FROM calls WHERE source = ''") == [(newest[0][1],)]
 
 
 def test_demo_csv_round_trips_through_import(sqlite_url: str, tmp_path: Path) -> None:

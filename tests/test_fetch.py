@@ -219,6 +219,11 @@ def test_output_format_errors(
     ndjson_pages = fetch(url, tmp_path / "r.csv", "--page-size", "5", "--response-format", "ndjson")
     assert ndjson_pages.exit_code == 1
     assert "cursor" in ndjson_pages.stderr
+    bad_tenant = fetch(url, tmp_path / "r.csv", "--tenant", "GAL,TOOLONG")
+    assert bad_tenant.exit_code == 1
+    assert bad_tenant.stderr == (
+        "agentcdr: error: --tenant: 'TOOLONG' is not a tenant code (3 letters or digits)\n"
+    )
     bad_zone = fetch(url, tmp_path / "r.csv", "--tz", "Mars/Olympus")
     assert bad_zone.exit_code == 2
     assert "Mars/Olympus" in bad_zone.stderr

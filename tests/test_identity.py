@@ -13,11 +13,10 @@ from click.testing import CliRunner, Result
 
 from agentcdr.cli import main
 from agentcdr.records import natural_key
-from agentcdr.store import open_call_store
 from agentcdr.store.sql.schema import MYSQL, POSTGRESQL, SQLITE, Dialect, _v1
 from agentcdr.store.sql.urls import mysql_connect_kwargs, postgres_connect_kwargs
 from tests.conftest import ApiHarness
-from tests.seed import PASSWORD
+from tests.seed import PASSWORD, rows_of
 
 TZ = "America/New_York"
 DEMO = (
@@ -36,18 +35,6 @@ DAYS = {"fromDate": "2025-05-11", "toDate": "2025-05-13"}
 
 def cli(url: str, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, ["--db", url, "--tz", TZ, *args], input=input)
-
-
-def rows_of(url: str, sql: str) -> list[tuple[Any, ...]]:
-    async def go() -> list[tuple[Any, ...]]:
-        store = open_call_store(url)
-        await store.open()
-        try:
-            return await store.fetch_rows(sql)  # type: ignore[attr-defined, no-any-return]
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
 
 
 def calls_in(url: str) -> int:
@@ -130,6 +117,12 @@ def test_removing_what_one_import_added(store_url: str, tmp_path: Path) -> None:
     assert calls_in(store_url) == 1200
     assert cli(store_url, "imports", "remove", "--source", "branch2", input="y\n").exit_code == 0
     assert calls_in(store_url) == 600
+    # The import whose calls went with its source is marked removed too; the demo's is not.
+    removed_column = [
+        line.split("\t")[8] != "-"
+        for line in cli(store_url, "imports", "list").output.splitlines()[1:]
+    ]
+    assert removed_column == [False, True, True]
     nothing = cli(store_url, "imports", "remove", "7", "--yes")
     assert (nothing.exit_code, nothing.output) == (
         1,
@@ -215,6 +208,18 @@ def test_older_stores_are_rekeyed_without_duplicates(store_url: str) -> None:
         ),  # the same call, imported
         old("remote:8080", "nk-0a1b2c", 1_747_000_100, None),  # the client's old recipe
         old("branch2", "pbx-77", 1_747_000_200, 2),  # a real id: left alone
+        old("branch2", "demo-day", 1_747_000_250, 2),  # "demo-" but not the demo's: left alone
+        # A sync mirror of an older server's demo data, and its later sync of the same call
+        # once the server was upgraded (its call_id is now the natural key).
+        old("cdr:8080", "demo-7", 1_747_000_300, 3),
+        old(
+            "cdr:8080",
+            natural_key("Ann", 1_747_000_300, "5551234567", 3, "GALSERVERS"),
+            1_747_000_300,
+            3,
+        ),
+        # The older `demo --csv` file imported without a source.
+        old("", "demo-9", 1_747_000_400, 4),
     ]
     asyncio.run(_raw(store_url, dialect, statements))
     assert rows_of(
@@ -223,6 +228,9 @@ def test_older_stores_are_rekeyed_without_duplicates(store_url: str) -> None:
         ("", natural_key("Ann", 1_747_000_000, "5551234567", 1, "GALSERVERS"), None),
         ("remote:8080", natural_key("Ann", 1_747_000_100, "5551234567", None, "GALSERVERS"), None),
         ("branch2", "pbx-77", None),
+        ("branch2", "demo-day", None),
+        ("cdr:8080", natural_key("Ann", 1_747_000_300, "5551234567", 3, "GALSERVERS"), None),
+        ("", natural_key("Ann", 1_747_000_400, "5551234567", 4, "GALSERVERS"), None),
     ]
     assert rows_of(store_url, "SELECT version FROM schema_migrations ORDER BY version") == [
         (1,),

@@ -227,6 +227,62 @@ def test_an_unreachable_server_database_is_one_line() -> None:
     assert "secret" not in message
 
 
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        # Nothing listens: the server cannot be reached.
+        ("vicidial+mysql://cron:secret@127.0.0.1:9/asterisk", "vicidial+mysql://cron:***@127.0.0.1:9/asterisk"),
+        # The server answers, but refuses the login.
+        ("vicidial+mysql://nosuchuser:secret@127.0.0.1:3306/asterisk", "vicidial+mysql://nosuchuser:***@127.0.0.1:3306/asterisk"),
+    ],
+)  # fmt: skip
+def test_an_unusable_vicidial_database_is_one_line_naming_it(
+    url: str, masked: str, tmp_path: Path
+) -> None:
+    users = f"sqlite:///{tmp_path / 'users.db'}"
+    message = one_line_error(agentcdr("--db", url, "serve", AGENTCDR_USERS_DB=users))
+    assert message.startswith(f"cannot use the VICIdial database {masked}: ")
+    assert "try again later" not in message
+    assert "secret" not in message
+
+
+def test_vicidial_logins_that_need_bcrypt_fail_at_start_without_it(
+    mysql_url: str, tmp_path: Path
+) -> None:
+    from tests.vicidial_schema import create_vicidial
+
+    create_vicidial(mysql_url, pass_hash=("ABCDEFGHIJKLMNOP", 10))
+    url = "vicidial+mysql://" + mysql_url.split("://", 1)[1]
+    users = f"sqlite:///{tmp_path / 'users.db'}"
+    env = {"AGENTCDR_USERS_DB": users, "AGENTCDR_VICIDIAL_AUTH": "true"}
+    # The [mysql] extra without bcrypt: asyncmy imports, bcrypt does not.
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['bcrypt'] = None\n")
+    out = agentcdr("--db", url, "serve", "--port", str(free_port()), PYTHONPATH=str(blocker), **env)
+    assert one_line_error(out) == (
+        "VICIdial pass_hash with pass_cost > 6 needs bcrypt: pip install 'agentcdr[vicidial]'"
+    )
+
+
+@pytest.mark.parametrize("where", ["missing-dir/access.log", "."])
+def test_an_access_log_that_cannot_be_written_is_one_line(
+    seeded: str, tmp_path: Path, where: str
+) -> None:
+    target = tmp_path / where
+    out = agentcdr("--db", seeded, "serve", AGENTCDR_ACCESS_LOG=str(target))
+    reason = "No such file or directory" if where != "." else "Is a directory"
+    assert one_line_error(out) == (
+        f"cannot write the access log {target}: {reason} (check access_log)"
+    )
+
+
+def test_a_host_name_is_resolved_for_the_server(seeded: str, tmp_path: Path) -> None:
+    """granian takes IP addresses only; ``--host localhost`` is resolved before it starts."""
+    with serve(seeded, tmp_path, "--host", "localhost") as base:
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+
+
 def test_a_database_that_is_not_vicidial_is_one_line(mysql_url: str, tmp_path: Path) -> None:
     url = "vicidial+mysql://" + mysql_url.split("://", 1)[1]
     users = f"sqlite:///{tmp_path / 'users.db'}"

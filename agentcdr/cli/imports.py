@@ -86,7 +86,7 @@ def remove(ctx: click.Context, import_id: int | None, source: str | None, yes: b
             removed = await log.remove(import_id, int(time.time()))
         else:
             assert source is not None
-            removed = await log.remove_source(source)
+            removed = await log.remove_source(source, int(time.time()))
         click.echo(f"removed {removed:,} calls of {what}")
 
     run(_with_log(ctx, go))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def import_command(
     run(_import(settings_of(ctx), files, fmt, source, progress, dry_run))
 
 
-async def _demo(settings: Settings, spec: demo_data.DemoSpec, if_empty: bool) -> None:
+async def _demo(settings: Settings, spec: demo_data.DemoSpec, if_empty: bool, fresh: bool) -> None:
     store = open_call_store(settings.db, settings)
     await store.open()
     try:
@@ -138,6 +139,14 @@ async def _demo(settings: Settings, spec: demo_data.DemoSpec, if_empty: bool) ->
             if existing:
                 click.echo(f"demo: the store already has {existing:,} calls; left as it is")
                 return
+        if fresh:
+            now = int(time.time())
+            if await demo_data.has_recent_calls(store, now):
+                click.echo("demo: the store has calls of the last 24 hours; left as it is")
+                return
+            removed = await demo_data.remove_stale(store, now)
+            if removed:
+                click.echo(f"demo: removed {removed:,} calls of older demo data")
         counts = await demo_data.write_store(store, spec)
         click.echo(f"demo: {counts.total:,} calls: {_counts(counts)}")
     finally:
@@ -179,7 +188,14 @@ async def _demo(settings: Settings, spec: demo_data.DemoSpec, if_empty: bool) ->
 @click.option(
     "--if-empty",
     is_flag=True,
-    help="Do nothing when the store already has calls (make demo uses it).",
+    help="Do nothing when the store already has calls.",
+)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Keep the demo current (make demo uses it): do nothing when the store has calls "
+    "of the last 24 hours; otherwise replace what earlier demo runs added with new days "
+    "ending now. Imported and synced calls stay.",
 )
 @click.option(
     "--csv",
@@ -198,6 +214,7 @@ def demo(
     seed: int,
     end_day: datetime | None,
     if_empty: bool,
+    fresh: bool,
     csv_path: Path | None,
 ) -> None:
     """Fill the store with seeded, realistic demo calls (or write them as CSV)."""
@@ -211,7 +228,7 @@ def demo(
         end_day=end_day.date() if end_day else None,
     )
     if csv_path is None:
-        run(_demo(settings, spec, if_empty))
+        run(_demo(settings, spec, if_empty, fresh))
     elif str(csv_path) == "-":
         demo_data.write_csv(sys.stdout, spec)
     else:

@@ -35,9 +35,11 @@ async def _check_store(settings: Settings) -> None:
         await app.state.api.store.ping()
 
 
-def check_address(host: str, port: int) -> None:
-    """Refuses an address something already listens on (another agentcdr included: granian
-    sets SO_REUSEPORT, which would let two servers silently share the port)."""
+def check_address(host: str, port: int) -> str:
+    """The numeric address to listen on (granian takes no host names: ``localhost`` is
+    resolved here). Refuses an address something already listens on (another agentcdr
+    included: granian sets SO_REUSEPORT, which would let two servers silently share the
+    port)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -52,6 +54,7 @@ def check_address(host: str, port: int) -> None:
             if exc.errno == errno.EADDRINUSE:
                 raise ConfigError(f"{host}:{port} is already in use") from None
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return str(address[0])
 
 
 @click.command()
@@ -62,7 +65,7 @@ def serve(ctx: click.Context) -> None:
     """Serve the agent_cdr API, /healthz and the report page."""
     settings = settings_of(ctx)  # fails here, naming the key, on a bad setting
     asyncio.run(_check_store(settings))
-    check_address(settings.host, settings.port)
+    address = check_address(settings.host, settings.port)
 
     from granian.constants import Interfaces
     from granian.server import Server
@@ -76,7 +79,7 @@ def serve(ctx: click.Context) -> None:
     )
     Server(
         "agentcdr.web.app:app_from_env",
-        address=settings.host,
+        address=address,
         port=settings.port,
         interface=Interfaces.ASGI,
         workers=settings.workers,

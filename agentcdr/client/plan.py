@@ -20,6 +20,7 @@ from agentcdr.client.parse import RowData, RowParser, Trailer, parser_for
 from agentcdr.client.rows import REQUEST_FIELDS, CdrRow, row_from_mapping
 from agentcdr.clock import zone
 from agentcdr.errors import InvalidRequest
+from agentcdr.records import TENANT_CODE
 
 API_PATH: Final = "/goAPIv2/goReports/goAPI.php"
 ResponseFormat = Literal["auto", "ndjson", "json", "xml"]
@@ -192,6 +193,11 @@ class Query:
         ):
             if values:
                 out[name] = [values] if isinstance(values, str) else list(values)
+        for tenant in (t.strip() for item in out.get("tenant[]", ()) for t in item.split(",")):
+            if not TENANT_CODE.match(tenant):
+                raise InvalidArgument(
+                    "tenants", f"{tenant!r} is not a tenant code (3 letters or digits)"
+                )
         if self.tz:
             try:
                 zone(self.tz)  # before any request

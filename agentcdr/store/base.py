@@ -87,8 +87,9 @@ class ImportLog(Protocol):
 
     async def count_source(self, source: str) -> int: ...
 
-    async def remove_source(self, source: str) -> int:
-        """Deletes every call of a source; returns how many."""
+    async def remove_source(self, source: str, now: int) -> int:
+        """Deletes every call of a source; returns how many (imports left with no call are
+        marked removed at ``now``)."""
         ...
 
 

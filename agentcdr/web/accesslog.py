@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentcdr.errors import ConfigError
+
 SECRET_PARAMS: Final = frozenset({"gopass", "log_pass", "pass", "password"})
 log = logging.getLogger("agentcdr.access")
 
@@ -37,9 +39,16 @@ def configure(target: str) -> None:
         log.disabled = True
         return
     log.disabled = False
-    handler: logging.Handler = (
-        logging.StreamHandler(sys.stderr) if target == "-" else logging.FileHandler(target)
-    )
+    handler: logging.Handler
+    if target == "-":
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        try:
+            handler = logging.FileHandler(target)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the access log {target}: {exc.strerror} (check access_log)"
+            ) from None
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)

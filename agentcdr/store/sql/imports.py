@@ -60,12 +60,21 @@ class SQLImports:
         )
         return int(rows[0][0])
 
-    async def remove_source(self, source: str) -> int:
-        """Deletes every call of a source; returns how many."""
+    async def remove_source(self, source: str, now: int) -> int:
+        """Deletes every call of a source; returns how many. An import that added calls and
+        has none left now is marked removed, as ``remove`` marks it."""
+        mark = self._mark
         with self._store.writable():
-            return await self._store.execute(
-                f"DELETE FROM calls WHERE source = {self._mark}", (source,)
+            removed = await self._store.execute(
+                f"DELETE FROM calls WHERE source = {mark}", (source,)
             )
+            await self._store.execute(
+                f"UPDATE imports SET removed_at = {mark} WHERE removed_at IS NULL "
+                "AND inserted > 0 AND NOT EXISTS "
+                "(SELECT 1 FROM calls c WHERE c.import_id = imports.id)",
+                (now,),
+            )
+        return removed
 
 
 def _entry(row: tuple[Any, ...]) -> ImportEntry:

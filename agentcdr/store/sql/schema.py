@@ -119,16 +119,22 @@ async def _rekey(session: MigrationSession, d: Dialect) -> None:
     """Gives the calls that had an id made by a recipe other than ``records.natural_key``
     their natural key, so that writing them again (an import of an export, a sync) finds
     them: the client's old ``nk-`` keys (made from wall-clock text, so they changed with the
-    zone) and demo calls (``demo-N`` under source ``demo``). A call whose new key is taken
-    already was stored twice: the copy is removed."""
+    zone) and demo calls (``demo-N``: under source ``demo`` in the store that made them, under
+    no source where the old ``demo --csv`` file was imported, under the remote's host in a
+    ``sync`` mirror of them). A call whose new key is taken already was stored twice: the
+    copy is removed."""
     mark = d.placeholders(1)[0]
     m1, m2, m3 = d.placeholders(3)
-    found = await session.rows(
-        "SELECT id, source, call_id, agent, answer_ts, phone_number, lead_id, campaign_name "
-        f"FROM calls WHERE call_id LIKE {m1} OR (source = {m2} AND call_id LIKE {m3}) "
-        "ORDER BY id",
-        ("nk-%", "demo", "demo-%"),
-    )
+    found = [
+        row
+        for row in await session.rows(
+            "SELECT id, source, call_id, agent, answer_ts, phone_number, lead_id, "
+            f"campaign_name FROM calls WHERE call_id LIKE {m1} OR call_id LIKE {m2} ORDER BY id",
+            ("nk-%", "demo-%"),
+        )
+        # Only the old demo generator's ids: "demo-" and digits.
+        if row[2].startswith("nk-") or row[2][5:].isdigit()
+    ]
     for start in range(0, len(found), _REKEY_BATCH):
         moves: dict[tuple[str, str], int] = {}
         duplicates: list[int] = []

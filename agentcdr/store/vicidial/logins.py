@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from agentcdr.errors import ConfigError
@@ -33,7 +34,13 @@ _USER_SQL: Final = (
     "SELECT user, pass, pass_hash, active, user_level, view_reports, user_group "
     "FROM vicidial_users WHERE user = %s"
 )
-_SETTINGS_SQL: Final = "SELECT pass_hash_enabled, pass_key, pass_cost FROM system_settings LIMIT 1"
+HASHING_SQL: Final = "SELECT pass_hash_enabled, pass_key, pass_cost FROM system_settings LIMIT 1"
+# bcrypt libraries start at cost 4; below, and up to 6 (a few milliseconds), agentcdr's own
+# EksBlowfish computes the hash; above, only bcrypt is fast enough.
+_OWN_MAX_COST: Final = 6
+_NEEDS_BCRYPT: Final = (
+    "VICIdial pass_hash with pass_cost > 6 needs bcrypt: pip install 'agentcdr[vicidial]'"
+)
 _GROUP_SQL: Final = "SELECT allowed_campaigns FROM vicidial_user_groups WHERE user_group = %s"
 
 
@@ -49,14 +56,22 @@ def vicidial_pass_hash(password: str, pass_key: str, cost: int) -> str:
         else:
             full = bcrypt.hashpw(secret, b"$2a$%02d$" % cost + bcrypt_base64(salt))
             return full[29:60].decode()
-        if cost > 6:
-            raise ConfigError(
-                "VICIdial pass_hash with pass_cost > 6 needs bcrypt: "
-                "pip install 'agentcdr[vicidial]'"
-            )
+        if cost > _OWN_MAX_COST:
+            raise ConfigError(_NEEDS_BCRYPT)
     # VICIdial's default pass_cost is 2, which bcrypt libraries refuse (they start at 4)
     # while Perl's Crypt::Eksblowfish, used by bp.pl, accepts it.
     return bcrypt_base64(eksblowfish(secret, salt, cost))[:31].decode()
+
+
+def check_hashing(system: Sequence[tuple[Any, ...]]) -> None:
+    """At start-up: a ``ConfigError`` when the dialer's ``system_settings`` ask for hashes this
+    install cannot compute (bcrypt missing), rather than a failure at every login."""
+    if not system or str(system[0][0]) != "1" or int(system[0][2] or 0) <= _OWN_MAX_COST:
+        return
+    try:
+        import bcrypt  # noqa: F401
+    except ImportError:
+        raise ConfigError(_NEEDS_BCRYPT) from None
 
 
 # -- the login -------------------------------------------------------------------------------
@@ -93,7 +108,7 @@ class VicidialLogins:
         store = self._store
         async with store.read() as conn:
             users = await store.fetch_all(_USER_SQL, (name,), conn)
-            system = await store.fetch_all(_SETTINGS_SQL, (), conn)
+            system = await store.fetch_all(HASHING_SQL, (), conn)
         user = users[0] if users else None
         if not await asyncio.to_thread(
             _password_matches, password, user, system[0] if system else None

@@ -4,7 +4,8 @@ database (``vicidial+mysql://user:password@host/asterisk``, also ``vicidial+mari
 Read-only at the connection level: every session runs ``SET SESSION TRANSACTION READ ONLY``
 and every read is a ``START TRANSACTION READ ONLY``, so even an account with more than the
 documented SELECT grants cannot change the dialer's data through agentcdr. The SQL itself is
-in ``vicidial_sql``; logging in with VICIdial users is in ``vicidial_auth``.
+in ``sql``, the pages of a report and their conversion in ``rows``; logging in with VICIdial
+users is in ``logins``.
 
 Connections come from ``agentcdr.store.mysql`` (the pool, the flavour and the errors, shared
 with agentcdr's own MariaDB store), each set read-only with the statement time limit before
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final, NoReturn
@@ -28,19 +29,21 @@ from zoneinfo import ZoneInfo
 
 from agentcdr.clock import ZoneClock, zone
 from agentcdr.errors import ConfigError, DatabaseUnavailable, InvalidValue, ReadOnlyStore
-from agentcdr.records import ReportRequest, Row, profile_of
+from agentcdr.records import ReportRequest, profile_of
 from agentcdr.settings import (
     VICIDIAL_LOAN_COLUMNS,
     VICIDIAL_TENANT_SOURCES,
     Settings,
     local_zone_name,
+    mask_url,
 )
 from agentcdr.store import mysql
 from agentcdr.store.base import LoginSource, UserStore
 from agentcdr.store.mysql import DRIVER_ERRORS, Connection
 from agentcdr.store.sql.urls import parse_server_url
-from agentcdr.store.stream import BatchStream, KeysetPages, empty_stream
-from agentcdr.store.vicidial.logins import VicidialLogins
+from agentcdr.store.stream import BatchStream, empty_stream
+from agentcdr.store.vicidial.logins import HASHING_SQL, VicidialLogins, check_hashing
+from agentcdr.store.vicidial.rows import Cached, VicidialRows, unavailable
 from agentcdr.store.vicidial.sql import (
     AGENT_LOG_TABLES,
     INBOUND_TABLES,
@@ -48,7 +51,6 @@ from agentcdr.store.vicidial.sql import (
     OUTBOUND_TABLES,
     Plan,
     Source,
-    report_sql,
     summary_sql,
 )
 from agentcdr.summary import SummaryRow, finish
@@ -84,87 +86,12 @@ def _plain_url(url: str) -> str:
     return plain
 
 
-def _unavailable(
-    exc: BaseException, what: str = "read the VICIdial database"
-) -> DatabaseUnavailable:
-    if mysql.ran_past_time_limit(exc):
-        return mysql.unavailable(exc)
-    # Logged for the operator (code and text only: the SQL and its values stay out).
-    code = mysql.error_code(exc)
-    log.warning("could not %s: %s %s", what, code, exc.args[1:] if code else exc)
-    if mysql.denied(exc):
-        return DatabaseUnavailable(
-            "The VICIdial database refused a read; check agentcdr's GRANTs (docs/vicidial.md)"
-        )
-    return DatabaseUnavailable()
-
-
 def _no_change_times() -> InvalidValue:
     return InvalidValue(
         "updatedSince",
         "not supported by the VICIdial store: VICIdial's call logs record no change time "
         "(ask for a date range instead)",
     )
-
-
-class Cached:
-    """One value kept for ``ttl`` seconds."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self.value: Any = None
-        self.expires = 0.0
-
-    def get(self) -> Any:
-        return self.value if time.monotonic() < self.expires else None
-
-    def put(self, value: Any) -> Any:
-        self.value, self.expires = value, time.monotonic() + self.ttl
-        return value
-
-
-class _VicidialRows:
-    """A report on one connection, as keyset pages inside one read-only transaction (a
-    ``BatchSource``); the first fetch plans the report (tables, campaigns) and a report
-    that can have no rows runs no query."""
-
-    def __init__(self, store: VicidialStore, conn: Connection, request: ReportRequest) -> None:
-        self._store = store
-        self._conn = conn
-        self._request = request
-        self._pages: KeysetPages | None = None
-        self._plan: Plan | None = None
-        self._started = False
-        self._convert = store._converter()
-
-    async def _page(self, request: ReportRequest) -> list[Row]:
-        assert self._plan is not None
-        sql, params = report_sql(request, self._plan)
-        return self._convert(await mysql.fetch_all(self._conn, sql, params))
-
-    async def fetch(self, rows: int) -> Sequence[Row]:
-        try:
-            if not self._started:
-                self._started = True
-                await mysql.execute(self._conn, "START TRANSACTION READ ONLY")
-                self._plan = await self._store._plan(self._request, self._conn)
-                if self._plan is not None:
-                    self._pages = KeysetPages(self._page, self._request)
-            return [] if self._pages is None else await self._pages.fetch(rows)
-        except DRIVER_ERRORS as exc:
-            raise _unavailable(exc) from exc
-
-    async def release(self, exhausted: bool) -> None:
-        pool = self._store._live_pool()
-        if exhausted:
-            try:
-                await mysql.execute(self._conn, "COMMIT")
-            except DRIVER_ERRORS:
-                pass  # a connection that fails to finish is simply not reused
-            else:
-                pool.release(self._conn)
-                return
-        mysql.discard(pool, self._conn)
 
 
 class VicidialStore:
@@ -221,16 +148,16 @@ class VicidialStore:
         )
 
     # -- small reads -----------------------------------------------------------------------
-    def _live_pool(self) -> Any:
+    def live_pool(self) -> Any:
         if self._pool is None:
             raise DatabaseUnavailable("The VICIdial store is not open")
         return self._pool
 
     async def _acquire(self) -> Connection:
         try:
-            return await self._live_pool().acquire()
+            return await self.live_pool().acquire()
         except DRIVER_ERRORS as exc:
-            raise _unavailable(exc, "connect to the VICIdial database") from exc
+            raise unavailable(exc, "connect to the VICIdial database") from exc
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
@@ -243,13 +170,13 @@ class VicidialStore:
                 yield conn
                 await mysql.execute(conn, "COMMIT")
             except DRIVER_ERRORS as exc:
-                raise _unavailable(exc) from exc
+                raise unavailable(exc) from exc
             ok = True
         finally:
             if ok:
-                self._live_pool().release(conn)
+                self.live_pool().release(conn)
             else:
-                mysql.discard(self._live_pool(), conn)
+                mysql.discard(self.live_pool(), conn)
 
     async def fetch_all(
         self, sql: str, params: Sequence[Any] = (), conn: Connection | None = None
@@ -312,7 +239,9 @@ class VicidialStore:
 
     # -- life cycle ------------------------------------------------------------------------
     async def _connect(self) -> None:
-        """The pool: every session read-only, under the statement time limit."""
+        """The pool: every session read-only, under the statement time limit. A server that
+        cannot be reached, a refused login or a missing database is told with the (masked)
+        URL and the server's reason: at start-up, that is what the operator must fix."""
         try:
             flavour = await mysql.probe_flavour(self._plain_url)
             session = (
@@ -321,7 +250,10 @@ class VicidialStore:
             )
             self._pool = await mysql.create_pool(self._plain_url, self._pool_size, session)
         except DRIVER_ERRORS as exc:
-            raise _unavailable(exc, "connect to the VICIdial database") from exc
+            reason = exc.args[-1] if exc.args else exc
+            raise DatabaseUnavailable(
+                f"cannot use the VICIdial database {mask_url(self.url)}: {reason}"
+            ) from exc
 
     async def open(self) -> None:
         await self._connect()
@@ -350,6 +282,8 @@ class VicidialStore:
                         f"agentcdr may not read the VICIdial table {table}: {exc.args[-1]} "
                         "(see the GRANTs in docs/vicidial.md)"
                     ) from exc
+            if self.auth:
+                check_hashing(await self.fetch_all(HASHING_SQL, (), conn))
             collation = await self.fetch_all(
                 "SELECT collation_name FROM information_schema.columns "
                 "WHERE table_schema = DATABASE() AND table_name = 'vicidial_log' "
@@ -385,7 +319,7 @@ class VicidialStore:
         )
 
     # -- reports ---------------------------------------------------------------------------
-    async def _plan(self, request: ReportRequest, conn: Connection) -> Plan | None:
+    async def plan(self, request: ReportRequest, conn: Connection) -> Plan | None:
         """Tables and campaigns for a request; None when it can have no rows."""
         campaign_ids: tuple[str, ...] | None = None
         if request.tenants is not None or request.profiles or request.campaigns:
@@ -436,60 +370,13 @@ class VicidialStore:
             return False
         return not request.campaigns or name.lower() in request.campaigns
 
-    def _converter(self) -> Callable[[Sequence[tuple[Any, ...]]], list[Row]]:
-        stretch = self.clock.local_stretch
-        tenant_of = self.tenant_of
-
-        def convert(batch: Sequence[tuple[Any, ...]]) -> list[Row]:
-            out: list[Row] = []
-            append = out.append
-            lo, hi, offset = 1, 0, 0  # empty: the first row asks the clock
-            for (
-                call_id,
-                agent,
-                local_s,
-                dispo,
-                phone,
-                loan,
-                kind,
-                secs,
-                lead,
-                term,
-                name,
-                group,
-            ) in batch:
-                if not lo <= local_s < hi:
-                    lo, hi, offset = stretch(local_s)
-                portfolio, profile = tenant_of(name, group)
-                append(
-                    (
-                        call_id,
-                        call_id,
-                        agent,
-                        local_s - offset,
-                        dispo,
-                        phone,
-                        loan,
-                        kind,
-                        secs,
-                        lead or None,  # VICIdial writes lead_id 0 for "no lead"
-                        term,
-                        portfolio,
-                        name,
-                        profile,
-                    )
-                )
-            return out
-
-        return convert
-
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         if request.updated_since is not None:
             raise _no_change_times()
         if request.tenants == ():
             return []
         async with self.read() as conn:
-            plan = await self._plan(request, conn)
+            plan = await self.plan(request, conn)
             if plan is None:
                 return []
             sql, params, positions = summary_sql(request, plan, group_by)
@@ -513,7 +400,7 @@ class VicidialStore:
         if request.tenants == ():
             return empty_stream()
         deadline = time.monotonic() + self._statement_timeout
-        rows = _VicidialRows(self, await self._acquire(), request)
+        rows = VicidialRows(self, await self._acquire(), request)
         return await BatchStream.open(rows, chunk_rows, deadline=deadline, read_ahead=True)
 
 
