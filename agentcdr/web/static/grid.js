@@ -77,7 +77,12 @@ export class Grid {
     const columns = headers.map(({ title, field }) => ({
       title, field, cssClass: field === SORTED ? "sortable" : undefined,
     }));
-    this.table = new Tabulator(this.element, {
+    // The table fills a box of its own, which the element's CSS height bounds: Tabulator
+    // sets the height of the element it is given.
+    const box = document.createElement("div");
+    box.className = "grid-box";
+    this.element.append(box);
+    this.table = new Tabulator(box, {
       height: "100%",
       layout: "fitData",
       renderVertical: "virtual",
