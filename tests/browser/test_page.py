@@ -358,6 +358,7 @@ def test_the_page_is_served_with_its_security_headers(base: str) -> None:
         "default-src 'self'; script-src 'self';"
     )
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "unsafe" not in page.headers["content-security-policy"]  # no inline code, no eval
     assert page.headers["x-content-type-options"] == "nosniff"
     assert '<script type="module" src="/static/report.js"></script>' in page.text
     assert "<script>" not in page.text  # no inline script: the policy would refuse it
@@ -438,12 +439,38 @@ def test_exports_download_the_whole_range_straight_from_the_api(
     )
 
 
+def test_a_range_too_long_for_an_excel_sheet_offers_csv(base: str, page: Page) -> None:
+    """The summary counts the range before anyone asks for a workbook the API would refuse
+    (its own refusal is tested in tests/test_api_summary.py; a store of a million calls is
+    too big for this suite, so the summary's count is raised on its way)."""
+
+    def count_two_million(route) -> None:  # type: ignore[no-untyped-def]
+        body = route.request.post_data or ""
+        if "agent_cdr_summary" not in body or "groupBy%5B%5D=disposition" not in body:
+            route.continue_()
+            return
+        answer = route.fetch().json()
+        answer["data"]["meta"]["totals"]["calls"] = 2_000_000
+        route.fulfill(json=answer)
+
+    page.route(f"**{API_PATH}", count_two_million)
+    sign_in(page, base, "admin", PASSWORD, DAY_VIEW)
+    assert status(page).startswith("200 of 2,000,000 calls shown")
+    assert page.get_by_role("button", name="Export Excel").is_disabled()
+    assert page.get_by_role("button", name="Export CSV").is_enabled()
+    assert page.inner_text("#export-note") == (
+        "An Excel sheet holds 1,048,575 rows, fewer than these calls: export CSV, or narrow"
+        " the range."
+    )
+
+
 def test_a_failed_export_says_why_and_the_page_stays(base: str, page: Page) -> None:
     sign_in(page, base, "admin", PASSWORD, DAY_VIEW)
     too_long = {
         "result": "error",
         "code": "41004",
-        "message": "Invalid value for responsetype: an Excel sheet holds at most 1,048,575 rows",
+        "message": "Invalid value for responsetype: an Excel sheet holds at most 1,048,575 rows"
+        " and this report has more: choose a shorter range, or csv",
     }
 
     def refuse_exports(route) -> None:  # type: ignore[no-untyped-def]
@@ -457,7 +484,8 @@ def test_a_failed_export_says_why_and_the_page_stays(base: str, page: Page) -> N
     page.locator("#export-note.error").wait_for()
     assert page.inner_text("#export-note") == (
         "Export failed: Invalid value for responsetype: an Excel sheet holds at most 1,048,575"
-        " rows. Correct that filter and show the report again."
+        " rows and this report has more: choose a shorter range, or csv. Correct that filter"
+        " and show the report again."
     )
     assert page.locator("#report").is_visible()  # still signed in, the rows still there
     assert rendered_rows(page) > 0

@@ -50,9 +50,11 @@ export class Panel {
     this.$("#f-per").addEventListener("change", (event) => onStep(event.target.value));
   }
 
-  /** A summary is on its way: the old one is gone, and the panel says so. */
+  /** A summary is on its way: the old one is gone, and the panel says so (keeping its place,
+   *  so that what is below does not move when the summary comes). */
   loading(step) {
     this.#empty("Summing up…", true);
+    this.$(".panel-body").hidden = false;
     this.$("#f-per").value = step;
   }
 
@@ -69,6 +71,7 @@ export class Panel {
       ? `${count(calls, "call")}, talk time ${duration(total)} (${duration(total / calls)} a call), ${count(this.agents.length, "agent")}`
       : "no calls";
     this.#status("", false);
+    this.$(".panel-body").hidden = false;
     this.#renderAgents();
     const dispositions = totalsBy(rows, "disposition");
     const names = dispositions.map((d) => d.name ?? NONE);
@@ -94,6 +97,7 @@ export class Panel {
   }
 
   #empty(message, busy) {
+    this.$(".panel-body").hidden = true;
     this.agents = [];
     this.$("#panel-totals").textContent = "";
     this.timeChart.clear();
