@@ -86,9 +86,8 @@ export class Grid {
       height: "100%",
       layout: "fitData",
       renderVertical: "virtual",
-      // Rows drawn beyond the view, in pixels (Tabulator's default is a whole view): a jump
-      // through the rows then draws half as many, and the main thread stays free (measured
-      // by bench/page.py).
+      // Rows drawn beyond the view, in pixels (Tabulator's default is a whole view above and
+      // below): fewer rows to draw when the view jumps, so the main thread stays free.
       renderVerticalBuffer: 150,
       placeholder: this.placeholder,
       columnDefaults: {
