@@ -19,6 +19,8 @@ from bench.stores import MY_HOST, PG_HOST
 
 KEEP_MARKER: Final = "<!-- Everything below this line is written by hand; bench.run keeps it. -->"
 MB: Final = 1024  # kB per MB (RSS figures are in kB)
+# A summary of the whole range (one GROUP BY) against its report: "well under" its time.
+SUMMARY_LIMIT: Final = 0.25
 
 Result = dict[str, Any]
 
@@ -103,6 +105,12 @@ def checks(document: Result) -> list[Check]:
                 check(f"{label} {fmt.upper()} / {ref_label}", ratio, 2.0, False, "x")
             if not rng["verified"]["equal"]:
                 check(f"{label}: API rows = CLI rows", 0, 1, True, "ok")
+        summary = ranges.get("all", {}).get("summary")
+        if summary:
+            label = ranges["all"]["range"]["label"]
+            ratio = _ratio(summary["median_s"], ranges["all"]["api"]["json"]["median_s"])
+            target = f"{label} summary by {summary['group_by']} / {label} JSON report"
+            check(target, ratio, SUMMARY_LIMIT, False, "x")
         if "1d" in ranges and "all" in ranges:
             whole, day = _peak_mb(ranges["all"]), _peak_mb(ranges["1d"])
             label = ranges["all"]["range"]["label"]
@@ -143,10 +151,15 @@ def times_table(document: Result) -> str:
         for rng in (store.get("ranges") or {}).values():
             _, ref = _reference(rng)
             label, count = rng["range"]["label"], f"{rng['range']['rows']:,}"
-            for fmt, entry in rng["api"].items():
+            measured = {f"agentcdr {fmt.upper()}": entry for fmt, entry in rng["api"].items()}
+            if "summary" in rng:
+                measured[f"agentcdr summary by {rng['summary']['group_by']} (JSON)"] = rng[
+                    "summary"
+                ]
+            for what, entry in measured.items():
                 seconds, size = entry["median_s"], entry["bytes"]
                 rows.append([
-                    store["title"], label, count, f"agentcdr {fmt.upper()}", f"{seconds:.3f}",
+                    store["title"], label, count, what, f"{seconds:.3f}",
                     f"{_ratio(seconds, ref):.2f}x", _cpu(entry), f"{size / 1e6:,.1f}",
                     f"{size / 1e6 / seconds:,.0f}" if seconds else "",
                     f"{max(entry['peak_rss_kb']) / MB:.0f}",
@@ -354,6 +367,9 @@ results part of this page. The targets are those of the performance issue (#4).
   a median of `--runs` runs; **the ratio to the export is the figure**, as absolute times move
   with the load of this shared machine. Before timing, one untimed pass checks that the API's
   CSV and the CLI export hold the same rows in the same order (listed below).
+- **Summary time**: in the same runs, the summary of each range grouped by agent
+  (`goAction=agent_cdr_summary`, `groupBy=user`, JSON), against the JSON report of the same
+  range.
 - **Memory**: the server worker's peak RSS (`VmHWM`, reset through `/proc/PID/clear_refs`
   before each request) during each report.
 - **Load**: wrk (another process on the same 2 cores) against `serve --workers 2`, 10 s per
@@ -373,12 +389,16 @@ make bench                                   # everything: about 20 minutes, onc
 
 Options: `--stores sqlite,postgresql,mariadb,vicidial`, `--runs N` (default 3), `--quick`,
 `--out FILE` (default this page for the full data set, `bench/out/benchmarks-quick.md`
-otherwise), `--reuse`, `--no-load`, `--load-seconds S`, `--report-only`. PostgreSQL is expected at
+otherwise), `--reuse`, `--no-load`, `--load-seconds S`, `--port N` (of the servers it starts;
+a free one by default), `--report-only`. PostgreSQL is expected at
 127.0.0.1:5432 (user `postgres`, trust) and MariaDB at 127.0.0.1:3306 (user `root`, no
 password); each gets a database `agentcdr_bench` (`agentcdr_bench_vicidial` for the
 adapter), dropped and created again by each run. A store that is not reachable is skipped
 with the reason. wrk comes from the system packages (`apt-get install -y wrk`; `make bench`
 installs it when run as root); without it the load tests are skipped.
+
+The report page in Chromium (`python -m bench.page`, not part of `make bench`; needs
+/usr/bin/chromium) is measured on its own: see [The report page](#the-report-page) below.
 """
 
 

@@ -21,13 +21,16 @@ from typing import Any, Final
 
 from bench import load, report
 from bench.data import SIZES, DataSet, Range, describe, prepare
-from bench.server import Server, form_body, run_export
+from bench.server import Server, Timing, form_body, run_export
 from bench.stores import STORES, Store
 from bench.verify import compare
 from bench.vicidial import VicidialStore
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 FORMATS: Final = ("json", "xml", "csv")
+# The summary timed beside each report: the same range grouped by agent, in JSON (what the
+# report page asks for first).
+SUMMARY_BY: Final = "user"
 WARM_UP_SECONDS: Final = 3
 ALL_STORES: Final[dict[str, type[Store]]] = {**STORES, "vicidial": VicidialStore}
 
@@ -66,26 +69,32 @@ def measure_range(server: Server, store: Store, rng: Range, runs: int, tmp: Path
     cli: dict[str, Result] = {
         e.label: {"runs": [], "cpu": [], "reference": e.reference, "kind": e.kind} for e in exports
     }
+    summary: Result = {"group_by": SUMMARY_BY, "runs": [], "cpu": [], "peak_rss_kb": [], "bytes": 0}
+
+    def timed(entry: Result, timing: Timing) -> None:
+        entry["runs"].append(timing.seconds)
+        entry["cpu"].append(timing.cpu_s)
+        if "peak_rss_kb" in entry:
+            entry["peak_rss_kb"].append(timing.peak_rss_kb)
+            entry["bytes"] = timing.size
+
     for _ in range(runs):
         for fmt in FORMATS:
-            timing = server.request(rng, fmt)
-            api[fmt]["runs"].append(timing.seconds)
-            api[fmt]["cpu"].append(timing.cpu_s)
-            api[fmt]["peak_rss_kb"].append(timing.peak_rss_kb)
-            api[fmt]["bytes"] = timing.size
+            timed(api[fmt], server.request(rng, fmt))
+        timed(summary, server.request(rng, "json", group_by=SUMMARY_BY))
         for export in exports:
-            timing = run_export(export)
-            cli[export.label]["runs"].append(timing.seconds)
-            cli[export.label]["cpu"].append(timing.cpu_s)
-    for entry in (*api.values(), *cli.values()):
+            timed(cli[export.label], run_export(export))
+    for entry in (*api.values(), *cli.values(), summary):
         entry["median_s"] = _median(entry["runs"])
         entry["cpu_median_s"] = _median(entry["cpu"])
     line = ", ".join(f"{f} {api[f]['median_s']:.3f} s" for f in FORMATS)
+    line += f", summary by {SUMMARY_BY} {summary['median_s']:.3f} s"
     line += "".join(f", {k} {v['median_s']:.3f} s" for k, v in cli.items())
     say(f"  {rng.label} ({rng.rows:,} rows): {line}")
     return {
         "range": asdict(rng),
         "api": api,
+        "summary": summary,
         "exports": cli,
         "verified": asdict(check) | {"equal": check.equal, "against": reference.label},
     }
@@ -164,7 +173,7 @@ def bench_store(
     store.add_user()
     tmp = out_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    with Server(store, out_dir, workers=1) as server:
+    with Server(store, out_dir, workers=1, port=args.port) as server:
         result["idle_rss_kb"] = server.rss_kb()
         result["ranges"] = {
             rng.key: measure_range(server, store, rng, args.runs, tmp)
@@ -178,7 +187,7 @@ def bench_store(
         say(reason)
         result["load_skipped"] = reason
     else:
-        with Server(store, out_dir, workers=2) as server:
+        with Server(store, out_dir, workers=2, port=args.port) as server:
             result["load_w2"] = load_tests(server, data, args.load_seconds, tmp)
     return result
 
@@ -210,6 +219,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-load", action="store_true", help="skip the wrk load tests")
     parser.add_argument("--load-seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument(
+        "--port", type=int, help="the port of the servers it starts (default: a free one)"
+    )
     parser.add_argument(
         "--report-only",
         action="store_true",

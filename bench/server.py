@@ -37,9 +37,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def form_body(rng: Range, fmt: str) -> str:
+def form_body(rng: Range, fmt: str, group_by: str | None = None) -> str:
+    """The report of ``rng`` in ``fmt``, or its summary grouped by ``group_by``."""
     fields = [
-        ("goAction", "agent_cdr"),
+        ("goAction", "agent_cdr_summary" if group_by else "agent_cdr"),
         ("goUser", BENCH_USER),
         ("goPass", BENCH_PASSWORD),
         ("responsetype", fmt),
@@ -48,6 +49,8 @@ def form_body(rng: Range, fmt: str) -> str:
     ]
     if rng.user:
         fields.append(("user", rng.user))
+    if group_by:
+        fields.append(("groupBy", group_by))
     return urlencode(fields)
 
 
@@ -106,12 +109,14 @@ class Timing:
 
 
 class Server:
-    """``agentcdr serve`` on a free port of 127.0.0.1 until the block ends."""
+    """``agentcdr serve`` on ``port`` (or a free one) of 127.0.0.1 until the block ends."""
 
-    def __init__(self, store: Store, out_dir: Path, workers: int = 1) -> None:
+    def __init__(
+        self, store: Store, out_dir: Path, workers: int = 1, port: int | None = None
+    ) -> None:
         self.store = store
         self.workers = workers
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = self.base + API_PATH
         self.log = out_dir / f"server-{store.name}-w{workers}.log"
@@ -225,14 +230,20 @@ class Server:
 
     # -- requests --------------------------------------------------------------------------
     def request(
-        self, rng: Range, fmt: str, output: Path | None = None, close: bool = False
+        self,
+        rng: Range,
+        fmt: str,
+        output: Path | None = None,
+        close: bool = False,
+        group_by: str | None = None,
     ) -> Timing:
-        """One report, timed to its last byte; the body goes to ``output`` or nowhere."""
+        """One report (or its summary by ``group_by``), timed to its last byte; the body goes
+        to ``output`` or nowhere."""
         argv = [
             "curl", "-sS", "--max-time", "900", "-o", str(output or "/dev/null"),
             "-w", "%{http_code} %{size_download}",
             "-H", "Content-Type: application/x-www-form-urlencoded",
-            "--data-binary", form_body(rng, fmt), self.url,
+            "--data-binary", form_body(rng, fmt, group_by), self.url,
         ]  # fmt: skip
         if close:
             argv[1:1] = ["-H", "Connection: close"]

@@ -23,10 +23,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(db_url: str, tmp_path: Path, *args: str, **env: str | None) -> Iterator[str]:
-    """Run the server until the block ends; yields its base URL. An ``env`` value None
-    removes that variable."""
-    port = free_port()
+def serve(
+    db_url: str, tmp_path: Path, *args: str, port: int | None = None, **env: str | None
+) -> Iterator[str]:
+    """Run the server (on ``port``, or a free one) until the block ends; yields its base URL.
+    An ``env`` value None removes that variable."""
+    port = port or free_port()
     log = tmp_path / "server.out"
     environ = {
         **os.environ,

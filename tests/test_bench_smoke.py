@@ -47,6 +47,9 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
             assert measured["api"][fmt]["bytes"] > 0
             assert max(measured["api"][fmt]["peak_rss_kb"]) > 0
         assert set(measured["exports"]) == {"sqlite3 -csv", "sqlite3 -json"}
+        assert measured["summary"]["group_by"] == "user"
+        assert measured["summary"]["median_s"] > 0
+        assert measured["summary"]["bytes"] > 0
 
     targets = {c.target for c in report.checks(document)}
     assert targets == {
@@ -58,6 +61,7 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         "3 days JSON / sqlite3 -json",
         "3 days XML / sqlite3 -csv",
         "3 days CSV / sqlite3 -csv",
+        "3 days summary by user / 3 days JSON report",
         "peak RSS, 3 days report",
         "peak RSS, 3 days / 1 day",
         "import rows/s",
@@ -69,3 +73,4 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "### Targets" in markdown
     assert report.KEEP_MARKER in markdown
     assert "API CSV vs `sqlite3 -csv`: 119 / 119 rows, equal" in markdown
+    assert "| SQLite | 3 days | 300 | agentcdr summary by user (JSON) |" in markdown

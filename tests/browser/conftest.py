@@ -15,11 +15,24 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.browser import seeded
 from tests.browser.chromium import launch, missing
 from tests.conftest import IN_CI
+from tests.livserver import serve
+from tests.seed import seed
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
+
+
+@pytest.fixture(scope="session")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server on the store of tests/browser/seeded.py, with the API user ``admin``."""
+    tmp = tmp_path_factory.mktemp("page")
+    url = f"sqlite:///{tmp / 'calls.db'}"
+    seed(url, seeded.calls(), users={"admin": None})
+    with serve(url, tmp) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +89,8 @@ def open_page(browser: Browser, **context: Any) -> Iterator[Watched]:
 @pytest.fixture
 def tab(browser: Browser) -> Iterator[Watched]:
     yield from open_page(browser)
+
+
+@pytest.fixture
+def page(tab: Watched) -> Page:
+    return tab.page

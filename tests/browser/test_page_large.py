@@ -1,25 +1,28 @@
 """A 30-day range of a large store: the first page comes alone, the document keeps only the
-rows near the view however far the user scrolls, and the JS heap stays bounded (the table
-stops at the page's row limit and points to the exports). No timing is asserted (shared
+rows near the view however far the user scrolls, the JS heap stays bounded (the table stops
+at the page's row limit and points to the exports), the summary counts the range, and the
+export of the whole range downloads every call it counts. No timing is asserted (shared
 machines); bench/page.py measures the times."""
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from pathlib import Path
 
 import pytest
 
 from tests.browser.chromium import (
-    API_PATH,
+    api_requests,
     heap_bytes,
     rendered_rows,
     screenshot,
     scroll_to_end,
     settled,
     sign_in,
+    status,
 )
 from tests.browser.conftest import Watched
 from tests.livserver import AGENTCDR, serve
@@ -60,21 +63,19 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_a_30_day_range_stays_small_in_the_browser(base: str, tab: Watched) -> None:
     page = tab.page
-    pages: list[str] = []
-    page.on(
-        "request",
-        lambda r: pages.append(r.post_data or "") if urlsplit(r.url).path == API_PATH else None,
-    )
+    pages = api_requests(page)
     sign_in(page, base, "big", PASSWORD, VIEW)
     assert len(pages) == 2  # the sign-in check, then the first page alone
-    assert page.inner_text("#status").startswith(
-        "200 calls shown, 2025-05-02 00:00:00 to 2025-05-31"
+    total = 30 * CALLS_PER_DAY
+    assert status(page).startswith(
+        f"200 of {total:,} calls shown, 2025-05-02 00:00:00 to 2025-05-31"
     )
+    assert page.inner_text("#panel-totals").startswith(f"{total:,} calls")
     first_heap = heap_bytes(page)
-    screenshot(page, "report-page")  # docs/report-page.png, the README's picture
+    screenshot(page, "report-page", full_page=True)  # docs/report-page.png, the README's picture
 
     most_rendered = 0
-    while not page.inner_text("#status").startswith("The first"):
+    while not status(page).startswith("The first"):
         scroll_to_end(page)
         page.wait_for_timeout(20)
         settled(page)
@@ -96,3 +97,24 @@ def test_a_30_day_range_stays_small_in_the_browser(base: str, tab: Watched) -> N
         assert rendered_rows(page) < 150
     assert len(pages) == 1 + MAX_ROWS // 200
     assert heap_bytes(page) - full_heap < 2 * MB
+
+
+def test_exporting_30_days_downloads_every_call_the_summary_counts(
+    base: str, tab: Watched, tmp_path: Path
+) -> None:
+    page = tab.page
+    sign_in(page, base, "big", PASSWORD, VIEW)
+    counted = int(page.inner_text("#panel-totals").split(" calls")[0].replace(",", ""))
+    assert counted == 30 * CALLS_PER_DAY
+    heap = heap_bytes(page)
+    with page.expect_download(timeout=300_000) as download_info:
+        page.get_by_role("button", name="Export CSV").click()
+    download = download_info.value
+    assert download.suggested_filename == "agent_cdr_2025-05-02_2025-05-31.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    with saved.open(newline="") as file:
+        records = sum(1 for _ in csv.reader(file))
+    assert records == 1 + counted  # the header, then every call
+    # The file went to disk, not through the page's memory.
+    assert heap_bytes(page) - heap < 2 * MB

@@ -12,10 +12,18 @@ export class ApiError extends Error {
   }
 }
 
-/** [name, value] pairs of a report request: lists as PHP-style name[] items. */
-function pairs(credentials, params) {
+/** Tells its listeners ("change" events) how many requests are on their way: `activity.pending`. */
+export const activity = Object.assign(new EventTarget(), { pending: 0 });
+
+function track(step) {
+  activity.pending += step;
+  activity.dispatchEvent(new Event("change"));
+}
+
+/** [name, value] pairs of a request: lists as PHP-style name[] items. */
+function pairs(credentials, action, params) {
   const out = [
-    ["goAction", "agent_cdr"],
+    ["goAction", action],
     ["goUser", credentials.user],
     ["goPass", credentials.password],
   ];
@@ -29,39 +37,63 @@ function pairs(credentials, params) {
   return out;
 }
 
-/** One JSON page of the report; rejects with ApiError, or an AbortError when cancelled. */
-export async function fetchReport(credentials, params, signal) {
-  const body = new URLSearchParams(pairs(credentials, { ...params, responsetype: "json" }));
-  let response;
+/** The `data` of a JSON answer; rejects with ApiError, or an AbortError when cancelled. */
+async function call(credentials, action, params, signal) {
+  const body = new URLSearchParams(pairs(credentials, action, { ...params, responsetype: "json" }));
+  track(1);
   try {
-    response = await fetch(API, { method: "POST", body, signal, headers: { Accept: "application/json" } });
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ApiError("network", "The server could not be reached.");
+    let response;
+    try {
+      response = await fetch(API, { method: "POST", body, signal, headers: { Accept: "application/json" } });
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new ApiError("network", "The server could not be reached.");
+    }
+    let answer;
+    try {
+      answer = await response.json();
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new ApiError("http", `The server answered HTTP ${response.status} without a report.`);
+    }
+    return dataOf(answer, response.headers.get("Retry-After"));
+  } finally {
+    track(-1);
   }
-  let answer;
-  try {
-    answer = await response.json();
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ApiError("http", `The server answered HTTP ${response.status} without a report.`);
-  }
-  if (answer.result !== "success") {
-    throw new ApiError(String(answer.code), answer.message, response.headers.get("Retry-After"));
+}
+
+/** An answer's `data`, or its error as an ApiError. */
+export function dataOf(answer, retryAfter = null) {
+  if (answer?.result !== "success") {
+    throw new ApiError(String(answer?.code), answer?.message ?? "The server gave no reason.", retryAfter);
   }
   return answer.data;
 }
 
-/** Downloads the whole report in `responsetype` by submitting a form to the API: the answer
- *  (Content-Disposition: attachment) goes straight to a file and the page stays. A CSV file
- *  is opened in a spreadsheet, so its cells are kept from reading as formulas. */
-export function submitExport(credentials, params, responsetype) {
+/** One JSON page of the report. */
+export function fetchReport(credentials, params, signal) {
+  return call(credentials, "agent_cdr", params, signal);
+}
+
+/** The summary of the same filters grouped by `groupBy` (one or two keys). The report's own
+ *  parameters are left out: the API would name them in its warnings. */
+export function fetchSummary(credentials, params, groupBy, signal) {
+  const { order, limit, cursor, ...filters } = params;
+  return call(credentials, "agent_cdr_summary", { ...filters, groupBy }, signal);
+}
+
+/** Downloads the whole report in `responsetype` by submitting a form to the API into the
+ *  frame named `target`: the answer (Content-Disposition: attachment) goes straight to a
+ *  file, and an error answer loads into the frame, where the caller reads it. A CSV file is
+ *  opened in a spreadsheet, so its cells are kept from reading as formulas. */
+export function submitExport(credentials, params, responsetype, target) {
   const form = document.createElement("form");
   form.method = "post";
   form.action = API;
+  form.target = target;
   form.hidden = true;
   const csv = responsetype === "csv" ? { csvFormulas: "neutralize" } : {};
-  for (const [name, value] of pairs(credentials, { ...params, responsetype, ...csv })) {
+  for (const [name, value] of pairs(credentials, "agent_cdr", { ...params, responsetype, ...csv })) {
     const input = document.createElement("input");
     input.type = "hidden";
     input.name = name;

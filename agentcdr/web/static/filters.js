@@ -3,8 +3,12 @@
 // into API parameters. Date presets resolve in the report's time zone, not the browser's.
 
 export const LISTS = ["user", "campaign_name", "disposition", "tenant", "profile"];
-const SCALARS = ["preset", "fromDate", "toDate", "tz", "call_type", "order"];
+// One phone or loan number each (the API takes lists; the page searches for one).
+const SEARCHES = ["phone_number", "loan_number"];
+const SCALARS = ["preset", "fromDate", "toDate", "tz", "call_type", ...SEARCHES, "order"];
 export const PRESETS = ["today", "yesterday", "last7", "month", "last24", "custom"];
+// The summary chart's time step; not a filter, but part of the view a URL restores.
+const STEPS = ["hour", "day"];
 const DEFAULTS = { preset: "today", order: "desc" };
 
 /** Comma-separated text -> trimmed, non-empty items. */
@@ -17,6 +21,7 @@ export function fromQuery(search) {
   const query = new URLSearchParams(search);
   const filters = { ...DEFAULTS, hide: splitList(query.get("hide")) };
   for (const name of SCALARS) if (query.get(name)) filters[name] = query.get(name).trim();
+  if (STEPS.includes(query.get("per"))) filters.per = query.get("per");
   for (const name of LISTS) filters[name] = splitList(query.get(name));
   if (!PRESETS.includes(filters.preset)) filters.preset = DEFAULTS.preset;
   if (filters.order !== "asc") filters.order = "desc";
@@ -39,25 +44,27 @@ export function toQuery(filters) {
   for (const name of [...LISTS, "hide"]) {
     if (filters[name]?.length) query.set(name, filters[name].join(","));
   }
+  if (filters.per) query.set("per", filters.per);
   const text = query.toString();
   return text ? `?${text}` : "";
 }
 
-/** The filters the form shows. */
+/** The filters the form shows (a pick-list's choices are its hidden inputs). */
 export function fromForm(form) {
   const data = new FormData(form);
   const filters = { hide: [] };
   for (const name of SCALARS) filters[name] = String(data.get(name) ?? "").trim();
-  for (const name of LISTS) filters[name] = splitList(data.get(name));
+  for (const name of LISTS) filters[name] = data.getAll(name).map(String);
   return filters;
 }
 
-/** Puts `filters` into the form; preset dates are shown, resolved in `zone`. */
-export function toForm(form, filters, zone) {
+/** Puts `filters` into the form and its pick-lists; preset dates are shown, resolved in
+ *  `zone`. */
+export function toForm(form, filters, zone, pickers) {
   for (const name of SCALARS) {
     if (form.elements[name]) form.elements[name].value = filters[name] ?? "";
   }
-  for (const name of LISTS) form.elements[name].value = (filters[name] ?? []).join(", ");
+  for (const name of LISTS) pickers[name].choose(filters[name] ?? []);
   showRange(form, filters.preset, zone);
 }
 
@@ -87,8 +94,20 @@ export function apiParams(filters, zone) {
     ? [filters.fromDate ?? "", filters.toDate ?? ""]
     : presetRange(filters.preset, zone, new Date());
   const params = { fromDate, toDate, tz: filters.tz, call_type: filters.call_type, order: filters.order };
+  for (const name of SEARCHES) params[name] = filters[name];
   for (const name of LISTS) params[name] = filters[name] ?? [];
   return params;
+}
+
+/** Only the range of `params` (dates and zone): what the pick-lists' choices come from. */
+export function rangeOf(params) {
+  return { fromDate: params.fromDate, toDate: params.toDate, tz: params.tz };
+}
+
+/** True when `params` narrow the range by nothing but its dates. */
+export function unfiltered(params) {
+  const narrowing = [...LISTS.map((name) => params[name]?.length), params.call_type, ...SEARCHES.map((name) => params[name])];
+  return !narrowing.some(Boolean);
 }
 
 /** `zone` when the browser knows it, else `fallback` (the server then names the bad value). */

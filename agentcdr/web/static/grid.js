@@ -77,10 +77,18 @@ export class Grid {
     const columns = headers.map(({ title, field }) => ({
       title, field, cssClass: field === SORTED ? "sortable" : undefined,
     }));
-    this.table = new Tabulator(this.element, {
+    // The table fills a box of its own, which the element's CSS height bounds: Tabulator
+    // sets the height of the element it is given.
+    const box = document.createElement("div");
+    box.className = "grid-box";
+    this.element.append(box);
+    this.table = new Tabulator(box, {
       height: "100%",
       layout: "fitData",
       renderVertical: "virtual",
+      // Rows drawn beyond the view, in pixels (Tabulator's default is a whole view above and
+      // below): fewer rows to draw when the view jumps, so the main thread stays free.
+      renderVerticalBuffer: 150,
       placeholder: this.placeholder,
       columnDefaults: {
         resizable: true,
