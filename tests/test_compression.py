@@ -149,7 +149,7 @@ def test_a_small_answer_stays_as_it_is_unless_identity_is_refused(
 
 
 def test_excel_is_never_compressed_again(seeded: str, tmp_path: Path) -> None:
-    plain, packed = pair(seeded, tmp_path, "gzip, zstd", responsetype="xlsx")
+    _, packed = pair(seeded, tmp_path, "gzip, zstd", responsetype="xlsx")
     assert packed.status == 200
     assert "content-encoding" not in packed.headers
     assert "vary" not in packed.headers
