@@ -75,11 +75,8 @@ def create_app(
         return _status("ok")
 
     async def metrics_page(request: Request) -> Response:
-        return Response(
-            metrics.exposition(call_store),
-            media_type=metrics.CONTENT_TYPE,
-            headers={"Cache-Control": "no-store"},
-        )
+        body, media_type = metrics.exposition(call_store, request.headers.get("accept"))
+        return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
 
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})

@@ -16,23 +16,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Final, Protocol
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentcdr.errors import ApiError, BadCredentials, DatabaseUnavailable, TooManyRequests
 from agentcdr.store.base import CallStore
 
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 
 REQUESTS = Counter(
     "agentcdr_http_requests",
@@ -182,11 +173,14 @@ class Metrics:
 _LIVE_FILE: Final = re.compile(r"^gauge_live\w*?_(\d+)\.db$")
 
 
-def exposition(store: CallStore) -> bytes:
+def exposition(store: CallStore, accept: str | None) -> tuple[bytes, str]:
+    """The metrics in the format ``accept`` asks for (OpenMetrics, else Prometheus text),
+    and its media type."""
     observe_pool(store)
+    encode, media_type = choose_encoder(accept or "")
     directory = os.environ.get(MULTIPROC_ENV)
     if not directory:
-        return generate_latest(REGISTRY)
+        return encode(REGISTRY), media_type
     # A worker that died (and was replaced) no longer holds streams or connections.
     for name in os.listdir(directory):
         match = _LIVE_FILE.match(name)
@@ -194,7 +188,7 @@ def exposition(store: CallStore) -> bytes:
             multiprocess.mark_process_dead(int(match.group(1)), directory)  # type: ignore[no-untyped-call]
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
-    return generate_latest(registry)
+    return encode(registry), media_type
 
 
 def _alive(pid: int) -> bool:
