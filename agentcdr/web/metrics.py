@@ -152,20 +152,26 @@ class Metrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500  # what the server answers when the app fails before its start
+        where = endpoint(scope["path"], self.api_path)
+        counted = False
+
+        def count(status: int) -> None:
+            nonlocal counted
+            counted = True
+            state = scope.get("state") or {}
+            REQUESTS.labels(where, state.get("format", ""), str(status)).inc()
 
         async def counting(message: Message) -> None:
-            nonlocal status
+            # Counted as the answer starts: before the client can have it all and ask again.
             if message["type"] == "http.response.start":
-                status = message["status"]
+                count(message["status"])
             await send(message)
 
         try:
             await self.app(scope, receive, counting)
         finally:
-            state = scope.get("state") or {}
-            where = endpoint(scope["path"], self.api_path)
-            REQUESTS.labels(where, state.get("format", ""), str(status)).inc()
+            if not counted:
+                count(500)  # the server answers 500 when the app fails before its start
             if where == "api":
                 observe_pool(self.store)
 
