@@ -152,7 +152,11 @@ def test_counts_add_up_across_workers(sqlite_url: str, tmp_path: Path) -> None:
                 found = scrape(client)
             totals.append(
                 value(
-                    found, "agentcdr_http_requests_total", endpoint="api", format="csv", status="200"
+                    found,
+                    "agentcdr_http_requests_total",
+                    endpoint="api",
+                    format="csv",
+                    status="200",
                 )
             )
             assert value(found, "agentcdr_report_rows_total", action="agent_cdr", format="csv") == (
@@ -168,7 +172,9 @@ def test_the_json_access_log_redacts_credentials(
     secret = "S3cr3t-never-logged"
     api.get(goPass=secret, **DAY)
     token = base64.b64encode(f"admin:{secret}".encode()).decode()
-    api.client.get(API, params={"responsetype": "json"}, headers={"Authorization": f"Basic {token}"})
+    api.client.get(
+        API, params={"responsetype": "json"}, headers={"Authorization": f"Basic {token}"}
+    )
     api.post(**DAY)
     log = api.log.read_text()
     assert secret not in log

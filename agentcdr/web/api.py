@@ -22,6 +22,8 @@ from typing import Final
 import orjson
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
@@ -199,7 +201,11 @@ async def _parameters(request: Request) -> params.Raw:
             raise InvalidValue("body", "the JSON body must be an object")
         return params.merge(query, params.from_mapping(body))
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
+        try:
+            form = await request.form()
+        except (HTTPException, MultiPartException) as exc:  # a multipart body without boundary
+            detail = exc.detail if isinstance(exc, HTTPException) else exc.message
+            raise InvalidValue("body", f"the form body cannot be read: {detail}") from None
         items = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
         return params.merge(query, params.collect(items))
     return query

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.settings import Settings, mask_url
 from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import CallStore, LoginSource, UserStore
-from agentcdr.web import accesslog, metrics
+from agentcdr.web import accesslog, metrics, openapi
 from agentcdr.web.api import Api
 from agentcdr.web.compression import Compress
 from agentcdr.web.cors import Cors
@@ -74,6 +75,11 @@ def create_app(
             return _status("unavailable", 503)
         return _status("ok")
 
+    description = orjson.dumps(openapi.describe(settings, API_PATH))
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(description, media_type=MEDIA_TYPES["json"])
+
     async def metrics_page(request: Request) -> Response:
         body, media_type = metrics.exposition(call_store, request.headers.get("accept"))
         return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
@@ -103,6 +109,7 @@ def create_app(
         Route(API_PATH, api.handle, methods=ALL_METHODS),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/openapi.json", openapi_json),
         Route("/", page),
         Route("/favicon.svg", favicon),
         Route("/favicon.ico", favicon),
