@@ -40,6 +40,8 @@ def same_headers(a: Exchange, b: Exchange) -> None:
         (API, {**FORM, "responsetype": "json", "goPass": "wrong"}),  # an error
         (API, {**FORM, "responsetype": "xml", "goAction": "nothing"}),
         ("/", None),
+        ("/docs", None),
+        ("/openapi.json", None),
         ("/healthz", None),
         ("/readyz", None),
         ("/metrics", None),
@@ -122,6 +124,8 @@ def test_head_over_the_client(sqlite_api: ApiHarness) -> None:
             "application/json",
         ),
         ("/", None, "text/html"),
+        ("/docs", None, "text/html"),
+        ("/openapi.json", None, "application/json"),
         ("/healthz", None, "application/json"),
         ("/readyz", None, "application/json"),
         ("/metrics", None, "text/plain"),
@@ -138,7 +142,7 @@ def test_every_text_answer_names_its_charset(
     assert "charset=utf-8" in parameters
 
 
-@pytest.mark.parametrize("path", ["/"])
+@pytest.mark.parametrize("path", ["/", "/docs"])
 def test_every_html_page_has_its_security_headers(sqlite_api: ApiHarness, path: str) -> None:
     response = sqlite_api.client.get(path)
     assert response.headers["content-type"].startswith("text/html")
