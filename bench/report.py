@@ -161,6 +161,33 @@ def times_table(document: Result) -> str:
     return _table(header, rows)
 
 
+def compression_table(document: Result) -> str:
+    """Each compressed report beside the same report uncompressed and the CLI export."""
+    rows: list[list[str]] = []
+    for store in document["stores"].values():
+        for rng in (store.get("ranges") or {}).values():
+            _, ref = _reference(rng)
+            api = rng["api"]
+            for variant, entry in api.items():
+                fmt, _, coding = variant.partition("+")
+                if not coding or fmt not in api:
+                    continue
+                plain = api[fmt]
+                rows.append([
+                    store["title"], rng["range"]["label"], f"{fmt.upper()} {coding}",
+                    f"{plain['bytes'] / 1e6:,.1f} -> {entry['bytes'] / 1e6:,.2f}",
+                    f"{_ratio(plain['bytes'], entry['bytes']):.1f}x",
+                    f"{_ratio(entry['median_s'], plain['median_s']):.2f}x",
+                    f"{_ratio(entry.get('cpu_median_s', 0), plain.get('cpu_median_s', 0)):.2f}x",
+                    f"{_ratio(entry['median_s'], ref):.2f}x",
+                ])  # fmt: skip
+    header = [
+        "store", "range", "report", "MB on the wire", "smaller", "time / uncompressed",
+        "server CPU / uncompressed", "time / CLI CSV",
+    ]  # fmt: skip
+    return _table(header, rows)
+
+
 def _cpu(entry: Result) -> str:
     cpu = entry.get("cpu_median_s")
     return f"{cpu:.3f}" if cpu is not None else "-"
@@ -421,6 +448,14 @@ def markdown(document: Result) -> str:
         "database server's own CPU is in neither); MB is the size of the response body.",
         "",
         times_table(document),
+        "",
+        "### Compression",
+        "",
+        "The same reports asked for with `Accept-Encoding: gzip` (level 1) or `zstd` (level "
+        "1), kept compressed by curl: the bytes on the wire, and the time and the server's CPU "
+        "over the uncompressed report of the same run.",
+        "",
+        compression_table(document),
         "",
         "### Peak memory of the server worker (MB)",
         "",

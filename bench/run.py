@@ -28,6 +28,9 @@ from bench.vicidial import VicidialStore
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 FORMATS: Final = ("json", "xml", "csv")
+# The same reports compressed (``FORMAT+CODING``: Accept-Encoding: CODING), bytes on the wire.
+COMPRESSED: Final = ("json+gzip", "csv+gzip", "json+zstd")
+VARIANTS: Final = FORMATS + COMPRESSED
 WARM_UP_SECONDS: Final = 3
 ALL_STORES: Final[dict[str, type[Store]]] = {**STORES, "vicidial": VicidialStore}
 
@@ -61,13 +64,13 @@ def measure_range(server: Server, store: Store, rng: Range, runs: int, tmp: Path
             f"{check.api_row} != {check.export_row}"
         )
     api: dict[str, Result] = {
-        f: {"runs": [], "cpu": [], "peak_rss_kb": [], "bytes": 0} for f in FORMATS
+        f: {"runs": [], "cpu": [], "peak_rss_kb": [], "bytes": 0} for f in VARIANTS
     }
     cli: dict[str, Result] = {
         e.label: {"runs": [], "cpu": [], "reference": e.reference, "kind": e.kind} for e in exports
     }
     for _ in range(runs):
-        for fmt in FORMATS:
+        for fmt in VARIANTS:
             timing = server.request(rng, fmt)
             api[fmt]["runs"].append(timing.seconds)
             api[fmt]["cpu"].append(timing.cpu_s)
@@ -164,7 +167,7 @@ def bench_store(
     store.add_user()
     tmp = out_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    with Server(store, out_dir, workers=1) as server:
+    with Server(store, out_dir, workers=1, port=args.port) as server:
         result["idle_rss_kb"] = server.rss_kb()
         result["ranges"] = {
             rng.key: measure_range(server, store, rng, args.runs, tmp)
@@ -178,7 +181,7 @@ def bench_store(
         say(reason)
         result["load_skipped"] = reason
     else:
-        with Server(store, out_dir, workers=2) as server:
+        with Server(store, out_dir, workers=2, port=args.port) as server:
             result["load_w2"] = load_tests(server, data, args.load_seconds, tmp)
     return result
 
@@ -209,6 +212,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="reuse databases that already hold the data set (the import is not timed)",
     )
     parser.add_argument("--no-load", action="store_true", help="skip the wrk load tests")
+    parser.add_argument(
+        "--port", type=int, help="the port of the servers it starts (default: a free one)"
+    )
     parser.add_argument("--load-seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument(
         "--report-only",

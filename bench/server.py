@@ -108,10 +108,12 @@ class Timing:
 class Server:
     """``agentcdr serve`` on a free port of 127.0.0.1 until the block ends."""
 
-    def __init__(self, store: Store, out_dir: Path, workers: int = 1) -> None:
+    def __init__(
+        self, store: Store, out_dir: Path, workers: int = 1, port: int | None = None
+    ) -> None:
         self.store = store
         self.workers = workers
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.url = self.base + API_PATH
         self.log = out_dir / f"server-{store.name}-w{workers}.log"
@@ -227,11 +229,15 @@ class Server:
     def request(
         self, rng: Range, fmt: str, output: Path | None = None, close: bool = False
     ) -> Timing:
-        """One report, timed to its last byte; the body goes to ``output`` or nowhere."""
+        """One report, timed to its last byte; the body goes to ``output`` or nowhere.
+        ``fmt`` ``FORMAT+CODING`` asks for it compressed (curl keeps it compressed: the size
+        is the bytes on the wire)."""
+        fmt, _, coding = fmt.partition("+")
         argv = [
             "curl", "-sS", "--max-time", "900", "-o", str(output or "/dev/null"),
             "-w", "%{http_code} %{size_download}",
             "-H", "Content-Type: application/x-www-form-urlencoded",
+            "-H", f"Accept-Encoding: {coding or 'identity'}",
             "--data-binary", form_body(rng, fmt), self.url,
         ]  # fmt: skip
         if close:

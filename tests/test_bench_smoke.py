@@ -42,10 +42,15 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
             "equal": True,
             "against": "sqlite3 -csv",
         }
-        for fmt in ("json", "xml", "csv"):
+        for fmt in ("json", "xml", "csv", "json+gzip", "csv+gzip", "json+zstd"):
             assert measured["api"][fmt]["median_s"] > 0
             assert measured["api"][fmt]["bytes"] > 0
             assert max(measured["api"][fmt]["peak_rss_kb"]) > 0
+        # Compressed on the wire: several times smaller.
+        api = measured["api"]
+        assert api["json+gzip"]["bytes"] * 3 < api["json"]["bytes"]
+        assert api["json+zstd"]["bytes"] * 3 < api["json"]["bytes"]
+        assert api["csv+gzip"]["bytes"] * 2 < api["csv"]["bytes"]
         assert set(measured["exports"]) == {"sqlite3 -csv", "sqlite3 -json"}
 
     targets = {c.target for c in report.checks(document)}
@@ -67,5 +72,6 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert f"| {target} | SQLite |" in printed
     markdown = (out_dir / "benchmarks-smoke.md").read_text()
     assert "### Targets" in markdown
+    assert "| SQLite | 1 day | JSON gzip |" in markdown
     assert report.KEEP_MARKER in markdown
     assert "API CSV vs `sqlite3 -csv`: 119 / 119 rows, equal" in markdown
