@@ -87,7 +87,7 @@ def metrics_directory() -> Iterator[Path]:
 @store_options
 @click.pass_context
 def serve(ctx: click.Context) -> None:
-    """Serve the agent_cdr API, /healthz and the report page."""
+    """Serve the agent_cdr API, its docs, /healthz, /readyz, /metrics and the report page."""
     settings = settings_of(ctx)  # fails here, naming the key, on a bad setting
     with metrics_directory():
         asyncio.run(_check_store(settings))
