@@ -7,6 +7,7 @@ and that the API and the sqlite3 CLI export return the same rows in the same ord
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -75,3 +76,12 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "| SQLite | 1 day | JSON gzip |" in markdown
     assert report.KEEP_MARKER in markdown
     assert "API CSV vs `sqlite3 -csv`: 119 / 119 rows, equal" in markdown
+
+
+def test_middleware_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import middleware
+
+    assert middleware.main(["--rounds", "1", "--requests", "3"]) == 0
+    printed = capsys.readouterr().out
+    for variant in ("bare", "all", "all, gzip asked"):
+        assert re.search(rf"^  {re.escape(variant)} +\d+\.\d{{3}} ms CPU/request  \d\.\d\dx$", printed, re.M)  # fmt: skip
