@@ -387,6 +387,9 @@ results part of this page. The targets are those of the performance issue (#4).
   run: the small report (one agent, one day) at 32 connections, requests/s and p50/p99
   latency; the one-day JSON report at 1 and at 4 connections, reports/s (also against the
   1-worker server).
+- **Compression**: the one-day and the whole-range report again in JSON and CSV with
+  `Accept-Encoding: gzip` and in JSON with `zstd`, kept compressed by curl: bytes on the
+  wire, and time and server CPU over the same report uncompressed and over the CLI export.
 
 ## How to rerun
 
@@ -396,11 +399,13 @@ make bench                                   # everything: about 20 minutes, onc
 .venv/bin/python -m bench.run --quick          # 20k calls, a smoke run; writes bench/out/
 .venv/bin/python -m bench.run --runs 5 --reuse # more runs; reuse loaded databases (no import)
 .venv/bin/python -m bench.run --report-only    # rewrite this page from bench/out/results-full.json
+.venv/bin/python -m bench.middleware           # the HTTP middleware's CPU on a small request
 ```
 
 Options: `--stores sqlite,postgresql,mariadb,vicidial`, `--runs N` (default 3), `--quick`,
 `--out FILE` (default this page for the full data set, `bench/out/benchmarks-quick.md`
-otherwise), `--reuse`, `--no-load`, `--load-seconds S`, `--report-only`. PostgreSQL is expected at
+otherwise), `--reuse`, `--no-load`, `--load-seconds S`, `--report-only`, `--port P` (the
+port of the servers it starts; default a free one). PostgreSQL is expected at
 127.0.0.1:5432 (user `postgres`, trust) and MariaDB at 127.0.0.1:3306 (user `root`, no
 password); each gets a database `agentcdr_bench` (`agentcdr_bench_vicidial` for the
 adapter), dropped and created again by each run. A store that is not reachable is skipped
