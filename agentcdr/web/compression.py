@@ -9,8 +9,8 @@ or not this one was compressed, so that a cache never hands a compressed body to
 that did not ask for one.
 
 Levels are the cheap ends of both codecs: on report rows, gzip level 1 already shrinks JSON
-about eightfold, and zstd level 1 more, at about half gzip's CPU (``make bench``). zstd comes
-from the standard library's ``compression.zstd`` (Python 3.14) or its backport.
+about fivefold, and zstd level 1 about eightfold for about half gzip's CPU (``make bench``).
+zstd comes from the standard library's ``compression.zstd`` (Python 3.14) or its backport.
 """
 
 from __future__ import annotations
