@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Generic, TypeVar, cast, overload
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from agentcdr.clock import zone
@@ -70,6 +71,28 @@ def _zone_name(text: str) -> str:
 
 def _zone_name_or_empty(text: str) -> str:
     return _zone_name(text) if text else ""
+
+
+def parse_origins(text: str) -> tuple[str, ...]:
+    """``cors_origins``: ``*`` and/or origins (``scheme://host[:port]``), comma-separated,
+    normalised (lower case, no trailing ``/``); empty means no cross-origin access."""
+    origins: list[str] = []
+    for item in text.split(","):
+        origin = item.strip().rstrip("/")
+        if origin and origin != "*":
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError(
+                    f"expected * or origins like https://reports.example.com, got {item.strip()!r}"
+                )
+            origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if origin:
+            origins.append(origin)
+    return tuple(dict.fromkeys(origins))
+
+
+def _origins(text: str) -> str:
+    return ",".join(parse_origins(text))
 
 
 def _one_of(*choices: str) -> Callable[[str], str]:
@@ -236,10 +259,29 @@ class Settings:
         "Where the access log goes: a file path, '-' for stderr, or '' for none.",
         metavar="PATH",
     )
+    access_log_format = Setting(
+        _one_of("text", "json"),
+        "text",
+        "Access log lines: text, or json (one JSON object a line); credentials are "
+        "redacted in both.",
+    )
     trust_proxy = Setting(
         _bool,
         False,
         "Take the client address from X-Forwarded-For (behind a load balancer).",
+    )
+    cors_origins = Setting(
+        _origins,
+        "*",
+        "Origins whose pages may call the API from a browser, comma-separated: * (any "
+        "origin, without browser credentials) and/or origins like https://reports.example.com "
+        "(also with credentials); empty means none.",
+        metavar="ORIGINS",
+    )
+    metrics = Setting(
+        _bool,
+        True,
+        "Serve Prometheus metrics at /metrics (counts only: no user, tenant or credential).",
     )
     vicidial_tz = Setting(
         _zone_name_or_empty,
@@ -298,6 +340,10 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return zone(self.tz)
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        return parse_origins(self.cors_origins)
 
     @property
     def vicidial_zone(self) -> ZoneInfo:

@@ -174,6 +174,33 @@ def times_table(document: Result) -> str:
     return _table(header, rows)
 
 
+def compression_table(document: Result) -> str:
+    """Each compressed report beside the same report uncompressed and the CLI export."""
+    rows: list[list[str]] = []
+    for store in document["stores"].values():
+        for rng in (store.get("ranges") or {}).values():
+            _, ref = _reference(rng)
+            api = rng["api"]
+            for variant, entry in api.items():
+                fmt, _, coding = variant.partition("+")
+                if not coding or fmt not in api:
+                    continue
+                plain = api[fmt]
+                rows.append([
+                    store["title"], rng["range"]["label"], f"{fmt.upper()} {coding}",
+                    f"{plain['bytes'] / 1e6:,.1f} -> {entry['bytes'] / 1e6:,.2f}",
+                    f"{_ratio(plain['bytes'], entry['bytes']):.1f}x",
+                    f"{_ratio(entry['median_s'], plain['median_s']):.2f}x",
+                    f"{_ratio(entry.get('cpu_median_s', 0), plain.get('cpu_median_s', 0)):.2f}x",
+                    f"{_ratio(entry['median_s'], ref):.2f}x",
+                ])  # fmt: skip
+    header = [
+        "store", "range", "report", "MB on the wire", "smaller", "time / uncompressed",
+        "server CPU / uncompressed", "time / CLI CSV",
+    ]  # fmt: skip
+    return _table(header, rows)
+
+
 def _cpu(entry: Result) -> str:
     cpu = entry.get("cpu_median_s")
     return f"{cpu:.3f}" if cpu is not None else "-"
@@ -376,6 +403,9 @@ results part of this page. The targets are those of the performance issue (#4).
   run: the small report (one agent, one day) at 32 connections, requests/s and p50/p99
   latency; the one-day JSON report at 1 and at 4 connections, reports/s (also against the
   1-worker server).
+- **Compression**: the one-day and the whole-range report again in JSON and CSV with
+  `Accept-Encoding: gzip` and in JSON with `zstd`, kept compressed by curl: bytes on the
+  wire, and time and server CPU over the same report uncompressed and over the CLI export.
 
 ## How to rerun
 
@@ -385,6 +415,7 @@ make bench                                   # everything: about 20 minutes, onc
 .venv/bin/python -m bench.run --quick          # 20k calls, a smoke run; writes bench/out/
 .venv/bin/python -m bench.run --runs 5 --reuse # more runs; reuse loaded databases (no import)
 .venv/bin/python -m bench.run --report-only    # rewrite this page from bench/out/results-full.json
+.venv/bin/python -m bench.middleware           # the HTTP middleware's CPU on a small request
 ```
 
 Options: `--stores sqlite,postgresql,mariadb,vicidial`, `--runs N` (default 3), `--quick`,
@@ -441,6 +472,14 @@ def markdown(document: Result) -> str:
         "database server's own CPU is in neither); MB is the size of the response body.",
         "",
         times_table(document),
+        "",
+        "### Compression",
+        "",
+        "The same reports asked for with `Accept-Encoding: gzip` (level 1) or `zstd` (level "
+        "1), kept compressed by curl: the bytes on the wire, and the time and the server's CPU "
+        "over the uncompressed report of the same run.",
+        "",
+        compression_table(document),
         "",
         "### Peak memory of the server worker (MB)",
         "",

@@ -31,6 +31,9 @@ FORMATS: Final = ("json", "xml", "csv")
 # The summary timed beside each report: the same range grouped by agent, in JSON (what the
 # report page asks for first).
 SUMMARY_BY: Final = "user"
+# The same reports compressed (``FORMAT+CODING``: Accept-Encoding: CODING), bytes on the wire.
+COMPRESSED: Final = ("json+gzip", "csv+gzip", "json+zstd")
+VARIANTS: Final = FORMATS + COMPRESSED
 WARM_UP_SECONDS: Final = 3
 ALL_STORES: Final[dict[str, type[Store]]] = {**STORES, "vicidial": VicidialStore}
 
@@ -64,7 +67,7 @@ def measure_range(server: Server, store: Store, rng: Range, runs: int, tmp: Path
             f"{check.api_row} != {check.export_row}"
         )
     api: dict[str, Result] = {
-        f: {"runs": [], "cpu": [], "peak_rss_kb": [], "bytes": 0} for f in FORMATS
+        f: {"runs": [], "cpu": [], "peak_rss_kb": [], "bytes": 0} for f in VARIANTS
     }
     cli: dict[str, Result] = {
         e.label: {"runs": [], "cpu": [], "reference": e.reference, "kind": e.kind} for e in exports
@@ -79,7 +82,7 @@ def measure_range(server: Server, store: Store, rng: Range, runs: int, tmp: Path
             entry["bytes"] = timing.size
 
     for _ in range(runs):
-        for fmt in FORMATS:
+        for fmt in VARIANTS:
             timed(api[fmt], server.request(rng, fmt))
         timed(summary, server.request(rng, "json", group_by=SUMMARY_BY))
         for export in exports:
@@ -218,10 +221,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="reuse databases that already hold the data set (the import is not timed)",
     )
     parser.add_argument("--no-load", action="store_true", help="skip the wrk load tests")
-    parser.add_argument("--load-seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument(
         "--port", type=int, help="the port of the servers it starts (default: a free one)"
     )
+    parser.add_argument("--load-seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument(
         "--report-only",
         action="store_true",

@@ -1,4 +1,4 @@
-// Copies the report page's libraries from node_modules (installed by `npm ci` from
+// Copies the report page's and the API docs' libraries from node_modules (installed by `npm ci` from
 // package-lock.json, integrity-checked) into agentcdr/web/static/vendor/, which git ignores.
 // No bundler: the libraries ship ready-made ES modules and CSS, and the page's own modules
 // import them as they are. manifest.json, written last, records what was copied; `make` and
@@ -22,6 +22,13 @@ const FILES = {
     ["dist/uPlot.esm.js", "uplot.js"],
     ["dist/uPlot.min.css", "uplot.css"],
     ["LICENSE", "uplot.LICENSE.txt"],
+  ],
+  // The interactive API docs at /docs (a classic script: it defines window.SwaggerUIBundle).
+  "swagger-ui-dist": [
+    ["swagger-ui-bundle.js", "swagger-ui.js"],
+    ["swagger-ui.css", "swagger-ui.css"],
+    ["LICENSE", "swagger-ui.LICENSE.txt"],
+    ["NOTICE", "swagger-ui.NOTICE.txt"],
   ],
 };
 

@@ -170,9 +170,12 @@ class FaultyProxy:
             limit = int(action.split(":")[1]) if action.startswith("cut:") else None
             head, rest = _read_head(conn)
             # One request per connection even for keep-alive clients, so that the schedule
-            # applies request by request: the server answers "Connection: close".
+            # applies request by request: the server answers "Connection: close". The answer
+            # is asked for uncompressed, so that N counts the bytes of the report itself.
             lines = [
-                line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")
+                line
+                for line in head.split(b"\r\n")
+                if not line.lower().startswith((b"connection:", b"accept-encoding:"))
             ]
             with socket.create_connection(self.upstream) as upstream:
                 upstream.sendall(b"\r\n".join([*lines, b"Connection: close", b"", b""]) + rest)

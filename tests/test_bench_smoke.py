@@ -7,6 +7,7 @@ and that the API and the sqlite3 CLI export return the same rows in the same ord
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -42,10 +43,15 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
             "equal": True,
             "against": "sqlite3 -csv",
         }
-        for fmt in ("json", "xml", "csv"):
+        for fmt in ("json", "xml", "csv", "json+gzip", "csv+gzip", "json+zstd"):
             assert measured["api"][fmt]["median_s"] > 0
             assert measured["api"][fmt]["bytes"] > 0
             assert max(measured["api"][fmt]["peak_rss_kb"]) > 0
+        # Compressed on the wire: several times smaller.
+        api = measured["api"]
+        assert api["json+gzip"]["bytes"] * 3 < api["json"]["bytes"]
+        assert api["json+zstd"]["bytes"] * 3 < api["json"]["bytes"]
+        assert api["csv+gzip"]["bytes"] * 2 < api["csv"]["bytes"]
         assert set(measured["exports"]) == {"sqlite3 -csv", "sqlite3 -json"}
         assert measured["summary"]["group_by"] == "user"
         assert measured["summary"]["median_s"] > 0
@@ -71,6 +77,16 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert f"| {target} | SQLite |" in printed
     markdown = (out_dir / "benchmarks-smoke.md").read_text()
     assert "### Targets" in markdown
+    assert "| SQLite | 1 day | JSON gzip |" in markdown
     assert report.KEEP_MARKER in markdown
     assert "API CSV vs `sqlite3 -csv`: 119 / 119 rows, equal" in markdown
     assert "| SQLite | 3 days | 300 | agentcdr summary by user (JSON) |" in markdown
+
+
+def test_middleware_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import middleware
+
+    assert middleware.main(["--rounds", "1", "--requests", "3"]) == 0
+    printed = capsys.readouterr().out
+    for variant in ("bare", "all", "all, gzip asked"):
+        assert re.search(rf"^  {re.escape(variant)} +\d+\.\d{{3}} ms CPU/request  \d\.\d\dx$", printed, re.M)  # fmt: skip

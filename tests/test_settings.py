@@ -57,7 +57,7 @@ def options_of_settings() -> list[tuple[str, click.Option]]:
 def test_every_option_of_a_setting_is_made_from_it() -> None:
     options = options_of_settings()
     assert {param.name for _, param in options} == {
-        "db", "tz", "host", "port", "workers", "access_log"
+        "db", "tz", "host", "port", "workers", "access_log", "access_log_format"
     }  # fmt: skip
     for path, param in options:
         setting = BY_NAME[str(param.name)]

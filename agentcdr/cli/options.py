@@ -56,7 +56,7 @@ db_option = setting_options(Settings.db)
 store_options = setting_options(Settings.db, Settings.tz)
 """``--db`` and ``--tz``, as the top-level command takes them."""
 server_options = setting_options(
-    Settings.host, Settings.port, Settings.workers, Settings.access_log
+    Settings.host, Settings.port, Settings.workers, Settings.access_log, Settings.access_log_format
 )
 
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -57,16 +62,43 @@ def check_address(host: str, port: int) -> str:
     return str(address[0])
 
 
+# prometheus-client's multiprocess mode: where each worker writes its values. It is read when
+# prometheus_client is first imported, so it is set before anything imports the app.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def metrics_directory() -> Iterator[Path]:
+    """The workers' metrics directory, empty at start: the one ``PROMETHEUS_MULTIPROC_DIR``
+    names (emptied of an earlier run's files), else a new temporary one, removed at exit."""
+    given = os.environ.get(METRICS_DIR_ENV)
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="agentcdr-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.db"):
+        old.unlink()
+    os.environ[METRICS_DIR_ENV] = str(directory)
+    try:
+        yield directory
+    finally:
+        if not given:
+            os.environ.pop(METRICS_DIR_ENV, None)
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 @click.command()
 @server_options
 @store_options
 @click.pass_context
 def serve(ctx: click.Context) -> None:
-    """Serve the agent_cdr API, /healthz and the report page."""
+    """Serve the agent_cdr API, its docs, /healthz, /readyz, /metrics and the report page."""
     settings = settings_of(ctx)  # fails here, naming the key, on a bad setting
-    asyncio.run(_check_store(settings))
-    address = check_address(settings.host, settings.port)
+    with metrics_directory():
+        asyncio.run(_check_store(settings))
+        address = check_address(settings.host, settings.port)
+        _serve(settings, address)
 
+
+def _serve(settings: Settings, address: str) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 

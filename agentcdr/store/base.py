@@ -28,6 +28,14 @@ class RowStream(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class PoolUse:
+    """A worker's connections to the database: held open, and lent out to a request."""
+
+    open: int
+    in_use: int
+
+
 @dataclass
 class WriteCounts:
     inserted: int = 0
@@ -126,6 +134,10 @@ class CallStore(Protocol):
 
     async def ping(self) -> None:
         """Raise ``DatabaseUnavailable`` when the database cannot answer."""
+
+    def pool_use(self) -> PoolUse | None:
+        """The connection pool's use right now (None: not open)."""
+        ...
 
     async def report(self, request: ReportRequest, chunk_rows: int) -> RowStream: ...
 

@@ -18,6 +18,7 @@ import asyncmy
 from asyncmy.errors import IntegrityError, InterfaceError, MySQLError, OperationalError
 
 from agentcdr.errors import DatabaseUnavailable
+from agentcdr.store.base import PoolUse
 from agentcdr.store.sql.urls import mysql_connect_kwargs
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE
 
@@ -111,6 +112,12 @@ async def create_pool(url: str, size: int, session: Sequence[str], **options: An
         init_command=f"SET SESSION {', '.join(session)}" if session else None,
         **{"connect_timeout": 10, **mysql_connect_kwargs(url), **options},
     )
+
+
+def pool_use(pool: Any) -> PoolUse | None:
+    if pool is None:
+        return None
+    return PoolUse(open=pool.size, in_use=pool.size - pool.freesize)
 
 
 async def close_pool(pool: Any) -> None:

@@ -2,6 +2,10 @@
 
 The log line carries the path with the query string, but with every credential value
 replaced by ``***`` (GET requests carry ``goPass`` in the URL), and never any header.
+It is text (``client user "METHOD path" status bytes time rid=…``), or with the
+``access_log_format`` setting ``json``, one JSON object a line with the same facts for log
+shippers: ``time`` (UTC, ISO 8601), ``client``, ``user``, ``method``, ``path``, ``status``,
+``bytes`` (of the body as sent), ``duration_ms`` and ``request_id``.
 """
 
 from __future__ import annotations
@@ -10,9 +14,12 @@ import logging
 import sys
 import time
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import parse_qsl, urlencode
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentcdr.errors import ConfigError
@@ -55,8 +62,9 @@ def configure(target: str) -> None:
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, fmt: str = "text") -> None:
         self.app = app
+        self.line = _json_line if fmt == "json" else _text_line
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,17 +89,50 @@ class AccessLog:
         finally:
             if not log.disabled and log.handlers:
                 query = redact_query(scope.get("query_string", b"").decode("latin-1"))
-                path = scope["path"] + (f"?{query}" if query else "")
                 client = scope.get("client") or ("-", 0)
-                user = scope["state"].get("api_user", "-")
-                log.info(
-                    '%s %s "%s %s" %d %d %.1fms rid=%s',
-                    client[0],
-                    user,
-                    scope["method"],
-                    path,
-                    status,
-                    sent,
-                    (time.perf_counter() - started) * 1000,
-                    request_id,
+                entry = _Entry(
+                    client=client[0],
+                    user=scope["state"].get("api_user"),
+                    method=scope["method"],
+                    path=scope["path"] + (f"?{query}" if query else ""),
+                    status=status,
+                    sent=sent,
+                    ms=(time.perf_counter() - started) * 1000,
+                    request_id=request_id,
                 )
+                log.info("%s", self.line(entry))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    client: str
+    user: str | None
+    method: str
+    path: str  # credentials redacted
+    status: int
+    sent: int
+    ms: float
+    request_id: str
+
+
+def _text_line(e: _Entry) -> str:
+    return (
+        f'{e.client} {e.user or "-"} "{e.method} {e.path}" {e.status} {e.sent} {e.ms:.1f}ms '
+        f"rid={e.request_id}"
+    )
+
+
+def _json_line(e: _Entry) -> str:
+    return orjson.dumps(
+        {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "client": e.client,
+            "user": e.user,
+            "method": e.method,
+            "path": e.path,
+            "status": e.status,
+            "bytes": e.sent,
+            "duration_ms": round(e.ms, 1),
+            "request_id": e.request_id,
+        }
+    ).decode()

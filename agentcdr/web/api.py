@@ -22,6 +22,8 @@ from typing import Final
 import orjson
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
@@ -43,12 +45,14 @@ from agentcdr.records import ReportRequest
 from agentcdr.settings import Settings
 from agentcdr.store.base import CallStore
 from agentcdr.summary import totals
+from agentcdr.web import metrics
 
 log = logging.getLogger("agentcdr.api")
 
 Tenants = tuple[str, ...] | None
 
-CORS: Final = {"Access-Control-Allow-Origin": "*"}
+# The methods the endpoint answers (HEAD as GET without the body: agentcdr.web.head).
+ALLOW: Final = "GET, POST, HEAD, OPTIONS"
 # Formats that a browser saves to a file (the report page's exports are form submissions).
 DOWNLOADS: Final = ("csv", "ndjson", "xlsx")
 
@@ -64,11 +68,12 @@ class Api:
         return params.Limits(tz=self.settings.zone, max_span_days=self.settings.max_span_days)
 
     def error(self, exc: ApiError, fmt: str, request_id: str) -> Response:
-        headers = {**CORS, "X-Request-ID": request_id}
+        metrics.count_error(exc)
+        headers = {"X-Request-ID": request_id}
         if exc.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(exc.retry_after))
         if exc.status == 405:
-            headers["Allow"] = "GET, POST"
+            headers["Allow"] = ALLOW
         return Response(
             error_body(exc, fmt),
             status_code=200 if self.settings.http_200 else exc.status,
@@ -78,33 +83,46 @@ class Api:
 
     async def handle(self, request: Request) -> Response:
         request_id: str = request.state.request_id
+        if request.method == "OPTIONS":  # a browser's preflight never gets here (web.cors)
+            return Response(status_code=204, headers={"Allow": ALLOW, "X-Request-ID": request_id})
         fmt = "json"
         try:
             raw = await _parameters(request)
             fmt = params.error_format(raw)
             return await self._answer(request, raw, request_id)
         except ApiError as exc:
+            request.state.format = fmt
             return self.error(exc, fmt, request_id)
         except Exception:  # a ConfigError or a bug: what it says is for the log, not the caller
             log.exception("unexpected error in request %s", request_id)
+            request.state.format = fmt
             return self.error(InternalError(request_id), fmt, request_id)
 
     async def _answer(self, request: Request, raw: params.Raw, request_id: str) -> Response:
         if request.method not in ("GET", "POST"):
             raise MethodNotAllowed(request.method)
+        started = time.perf_counter()
         action = params.action(raw)
         fmt = params.response_type(raw, action)
         name, password = params.credentials(raw, _basic_auth(request))
         user = await self.auth.authenticate(name, password, client_address(request, self.settings))
         request.state.api_user = user.name
         tenants = params.tenant_scope(raw, user)
-        headers = {**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"}
+        headers = {"X-Request-ID": request_id, "Cache-Control": "no-store"}
         if action == params.SUMMARY:
-            return await self._summary(raw, fmt, tenants, headers)
-        return await self._report(raw, fmt, tenants, headers)
+            response = await self._summary(raw, fmt, tenants, headers, started)
+        else:
+            response = await self._report(raw, fmt, tenants, headers, started)
+        request.state.format = fmt
+        return response
 
     async def _report(
-        self, raw: params.Raw, fmt: str, tenants: Tenants, headers: dict[str, str]
+        self,
+        raw: params.Raw,
+        fmt: str,
+        tenants: Tenants,
+        headers: dict[str, str],
+        started: float,
     ) -> Response:
         report = params.build_request(raw, tenants, self.limits, time.time())
         neutralize = params.csv_formulas(raw)
@@ -116,6 +134,7 @@ class Api:
             headers["Content-Disposition"] = attachment("agent_cdr", report, fmt)
         if fmt == "xlsx":
             path = await write_workbook(report, page)
+            metrics.count_report(params.REPORT, fmt, page.count, path.stat().st_size, started)
             return FileResponse(
                 path,
                 media_type=MEDIA_TYPES[fmt],
@@ -127,11 +146,18 @@ class Api:
             # The whole report is already in hand: one response with a Content-Length is
             # cheaper than a stream, and most requests are small.
             whole = b"".join([chunk async for chunk in body])
+            metrics.count_report(params.REPORT, fmt, page.count, len(whole), started)
             return Response(whole, media_type=MEDIA_TYPES[fmt], headers=headers)
+        body = metrics.observed(body, params.REPORT, fmt, started, page)
         return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
     async def _summary(
-        self, raw: params.Raw, fmt: str, tenants: Tenants, headers: dict[str, str]
+        self,
+        raw: params.Raw,
+        fmt: str,
+        tenants: Tenants,
+        headers: dict[str, str],
+        started: float,
     ) -> Response:
         group_by = params.group_by(raw)
         request = params.build_request(raw, tenants, self.limits, time.time(), params.SUMMARY)
@@ -143,6 +169,7 @@ class Api:
         if fmt in DOWNLOADS:
             headers["Content-Disposition"] = attachment("agent_cdr_summary", request, fmt)
         body = encode_summary(fmt, group_by, rows, meta, neutralize=neutralize)
+        metrics.count_report(params.SUMMARY, fmt, len(rows), len(body), started)
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
@@ -174,7 +201,11 @@ async def _parameters(request: Request) -> params.Raw:
             raise InvalidValue("body", "the JSON body must be an object")
         return params.merge(query, params.from_mapping(body))
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
+        try:
+            form = await request.form()
+        except (HTTPException, MultiPartException) as exc:  # a multipart body without boundary
+            detail = exc.detail if isinstance(exc, HTTPException) else exc.message
+            raise InvalidValue("body", f"the form body cannot be read: {detail}") from None
         items = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
         return params.merge(query, params.collect(items))
     return query

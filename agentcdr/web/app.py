@@ -6,21 +6,26 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentcdr.auth import Authenticator, Throttle
+from agentcdr.encoders import MEDIA_TYPES
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.settings import Settings, mask_url
 from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import CallStore, LoginSource, UserStore
-from agentcdr.web import accesslog
+from agentcdr.web import accesslog, metrics, openapi
 from agentcdr.web.api import Api
+from agentcdr.web.compression import Compress
+from agentcdr.web.cors import Cors
+from agentcdr.web.head import HeadAsGet
 
 API_PATH = "/goAPIv2/goReports/goAPI.php"
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -32,6 +37,8 @@ PAGE_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+# The API docs (Swagger UI): the same, plus the icons its style sheet carries as data: URLs.
+DOCS_POLICY = PAGE_POLICY.replace("img-src 'self'", "img-src 'self' data:")
 
 
 def create_app(
@@ -59,14 +66,34 @@ def create_app(
     api = Api(settings, call_store, auth)
 
     async def healthz(request: Request) -> Response:
+        # Liveness: the process answers. No store query, so that a database outage does not
+        # make an orchestrator restart every worker (readiness is /readyz).
+        return _status("ok")
+
+    async def readyz(request: Request) -> Response:
         try:
             await call_store.ping()
         except DatabaseUnavailable:
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+            return _status("unavailable", 503)
+        return _status("ok")
+
+    description = orjson.dumps(openapi.describe(settings, API_PATH))
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(description, media_type=MEDIA_TYPES["json"])
+
+    async def metrics_page(request: Request) -> Response:
+        body, media_type = metrics.exposition(call_store, request.headers.get("accept"))
+        return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
 
     async def page(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def docs(request: Request) -> Response:
+        return FileResponse(
+            STATIC / "docs.html",
+            headers={"Cache-Control": "no-cache", "Content-Security-Policy": DOCS_POLICY},
+        )
 
     async def favicon(request: Request) -> Response:
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
@@ -86,21 +113,39 @@ def create_app(
                 await call_store.close()
 
     accesslog.configure(settings.access_log)
-    app = Starlette(
-        routes=[
-            Route(API_PATH, api.handle, methods=ALL_METHODS),
-            Route("/healthz", healthz),
-            Route("/", page),
-            Route("/favicon.svg", favicon),
-            Route("/favicon.ico", favicon),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route(API_PATH, api.handle, methods=ALL_METHODS),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/openapi.json", openapi_json),
+        Route("/", page),
+        Route("/docs", docs),
+        Route("/favicon.svg", favicon),
+        Route("/favicon.ico", favicon),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_page))
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.api = api
+    # Outermost last: the access log and the metrics see every answer as sent; HEAD runs
+    # everything below as a GET; compression works on the body the app makes.
+    app.add_middleware(Compress)
+    app.add_middleware(Cors, settings.origins)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(accesslog.AccessLog)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(metrics.Metrics, call_store, API_PATH)
+    app.add_middleware(accesslog.AccessLog, settings.access_log_format)
     return app
+
+
+def _status(status: str, code: int = 200) -> Response:
+    return Response(
+        b'{"status":"%s"}' % status.encode(),
+        status_code=code,
+        media_type=MEDIA_TYPES["json"],
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 class SecurityHeaders:
@@ -116,7 +161,7 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 headers["X-Content-Type-Options"] = "nosniff"
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = PAGE_POLICY
+                    headers.setdefault("Content-Security-Policy", PAGE_POLICY)
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)

@@ -16,6 +16,7 @@ from typing import Any, Final
 from agentcdr.errors import DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
 from agentcdr.store import mysql
+from agentcdr.store.base import PoolUse
 from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMN_COUNT,
@@ -215,6 +216,9 @@ class MySQLStore(ServerStore):
         pool, self._pool = self._pool, None
         if pool is not None:
             await mysql.close_pool(pool)
+
+    def pool_use(self) -> PoolUse | None:
+        return mysql.pool_use(self._pool)
 
     async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.connection() as conn, conn.cursor() as cursor:

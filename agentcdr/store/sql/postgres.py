@@ -16,6 +16,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
+from agentcdr.store.base import PoolUse
 from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rows import CALL_COLUMN_NAMES, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import POSTGRESQL, migrate
@@ -189,6 +190,12 @@ class PostgresStore(ServerStore):
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+    def pool_use(self) -> PoolUse | None:
+        pool = self._pool
+        if pool is None:
+            return None
+        return PoolUse(open=pool.get_size(), in_use=pool.get_size() - pool.get_idle_size())
 
     async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.connection() as conn:

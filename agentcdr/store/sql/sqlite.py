@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, ReportRequest, Row
-from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
+from agentcdr.store.base import CallWriter, LoginSource, PoolUse, WriteCounts
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rows import (
@@ -164,19 +164,24 @@ class SQLiteStore:
         self.create = create  # False: a missing file is an error, not a new empty store
         self.statement_timeout = statement_timeout
         self._idle: list[_Conn] = []
+        self._lent = 0
         self.users = SQLUsers(self)
         self.imports = SQLImports(self)
 
     # -- connections -----------------------------------------------------------------------
     def _acquire(self) -> _Conn:
         if self._idle:
-            return self._idle.pop()
-        try:
-            return _Conn(self.path)
-        except sqlite3.Error as exc:
-            raise DatabaseUnavailable() from exc
+            conn = self._idle.pop()
+        else:
+            try:
+                conn = _Conn(self.path)
+            except sqlite3.Error as exc:
+                raise DatabaseUnavailable() from exc
+        self._lent += 1
+        return conn
 
     def _release(self, conn: _Conn) -> None:
+        self._lent -= 1
         if len(self._idle) < 16:
             self._idle.append(conn)
         else:
@@ -240,6 +245,9 @@ class SQLiteStore:
     async def close(self) -> None:
         while self._idle:
             self._idle.pop().db.close()
+
+    def pool_use(self) -> PoolUse:
+        return PoolUse(open=len(self._idle) + self._lent, in_use=self._lent)
 
     async def ping(self) -> None:
         try:

@@ -38,7 +38,7 @@ from agentcdr.settings import (
     mask_url,
 )
 from agentcdr.store import mysql
-from agentcdr.store.base import LoginSource, UserStore
+from agentcdr.store.base import LoginSource, PoolUse, UserStore
 from agentcdr.store.mysql import DRIVER_ERRORS, Connection
 from agentcdr.store.sql.urls import parse_server_url
 from agentcdr.store.stream import BatchStream, empty_stream
@@ -299,6 +299,9 @@ class VicidialStore:
         pool, self._pool = self._pool, None
         if pool is not None:
             await mysql.close_pool(pool)
+
+    def pool_use(self) -> PoolUse | None:
+        return mysql.pool_use(self._pool)
 
     async def ping(self) -> None:
         await self.fetch_all("SELECT 1")
