@@ -13,6 +13,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.clock import ZoneClock, clock_seconds
+from agentcdr.errors import shown
 from agentcdr.records import (
     CALL_TYPES,
     COLUMNS,
@@ -47,11 +48,6 @@ class BadValue(Exception):
         super().__init__(f"{field}: {detail}")
         self.field = field
         self.detail = detail
-
-
-def shown(value: str, width: int = 40) -> str:
-    """A value quoted for an error message, cut short when long."""
-    return repr(value if len(value) <= width else value[:width] + "…")
 
 
 def _call_type(text: str) -> str:

@@ -1,7 +1,9 @@
 """Request ids and the access log, as plain ASGI middleware.
 
 The log line carries the path with the query string, but with every credential value
-replaced by ``***`` (GET requests carry ``goPass`` in the URL), and never any header.
+replaced by ``***`` (GET requests carry ``goPass`` in the URL), and never any header. Every
+field is escaped (``escape``): a request cannot write a line end, a quote or a terminal's
+escape sequence into the log, so no request forges a line of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SECRET_PARAMS: Final = frozenset({"gopass", "log_pass", "pass", "password"})
 log = logging.getLogger("agentcdr.access")
+
+
+def _escaped(char: str) -> str:
+    return "\\x22" if char == '"' else char.encode("unicode_escape").decode("ascii")
+
+
+def escape(field: str) -> str:
+    """A field as the log writes it: a double quote, a backslash and every character that
+    is not printable (line ends, U+2028, ESC of ANSI sequences) as a backslash escape."""
+    if field.isprintable() and '"' not in field and "\\" not in field:
+        return field
+    return "".join(c if c.isprintable() and c not in '"\\' else _escaped(c) for c in field)
 
 
 def redact_query(query: str) -> str:
@@ -77,10 +91,10 @@ class AccessLog:
                 user = scope["state"].get("api_user", "-")
                 log.info(
                     '%s %s "%s %s" %d %d %.1fms rid=%s',
-                    client[0],
-                    user,
-                    scope["method"],
-                    path,
+                    escape(str(client[0])),
+                    escape(user),
+                    escape(scope["method"]),
+                    escape(path),
                     status,
                     sent,
                     (time.perf_counter() - started) * 1000,

@@ -15,15 +15,17 @@ import binascii
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Final
 
 import orjson
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, Response
+from starlette.types import Message
 
 from agentcdr import params
 from agentcdr.auth import Authenticator
@@ -33,16 +35,21 @@ from agentcdr.encoders.csv import encode_csv
 from agentcdr.encoders.summary import encode_summary
 from agentcdr.encoders.xlsx import write_workbook
 from agentcdr.errors import (
+    SERVED_METHODS,
     ApiError,
+    BodyTooLarge,
     InternalError,
     InvalidValue,
     MethodNotAllowed,
+    TooManyRequests,
 )
+from agentcdr.limits import Limits, Slot
 from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
 from agentcdr.settings import Settings
 from agentcdr.store.base import CallStore
 from agentcdr.summary import totals
+from agentcdr.web.streaming import ReportStream
 
 log = logging.getLogger("agentcdr.api")
 
@@ -58,9 +65,10 @@ class Api:
     settings: Settings
     store: CallStore
     auth: Authenticator
+    limits: Limits
 
     @property
-    def limits(self) -> params.Limits:
+    def rules(self) -> params.Limits:
         return params.Limits(tz=self.settings.zone, max_span_days=self.settings.max_span_days)
 
     def error(self, exc: ApiError, fmt: str, request_id: str) -> Response:
@@ -68,7 +76,7 @@ class Api:
         if exc.retry_after is not None:
             headers["Retry-After"] = str(math.ceil(exc.retry_after))
         if exc.status == 405:
-            headers["Allow"] = "GET, POST"
+            headers["Allow"] = ", ".join(SERVED_METHODS)
         return Response(
             error_body(exc, fmt),
             status_code=200 if self.settings.http_200 else exc.status,
@@ -80,33 +88,61 @@ class Api:
         request_id: str = request.state.request_id
         fmt = "json"
         try:
-            raw = await _parameters(request)
+            query = params.collect(request.query_params.multi_items())
+            fmt = params.error_format(query)  # until the body says otherwise
+            raw = await _parameters(request, query, self.settings.max_body_bytes)
             fmt = params.error_format(raw)
             return await self._answer(request, raw, request_id)
         except ApiError as exc:
+            if exc.status >= 500:  # an outage (or a bug): the operator's to see, by request id
+                log.warning(
+                    "request %s: %s %s: %s (%s)",
+                    request_id,
+                    exc.status,
+                    exc.code,
+                    exc.message,
+                    _cause(exc),
+                )
             return self.error(exc, fmt, request_id)
         except Exception:  # a ConfigError or a bug: what it says is for the log, not the caller
             log.exception("unexpected error in request %s", request_id)
             return self.error(InternalError(request_id), fmt, request_id)
 
     async def _answer(self, request: Request, raw: params.Raw, request_id: str) -> Response:
-        if request.method not in ("GET", "POST"):
+        if request.method not in SERVED_METHODS:
             raise MethodNotAllowed(request.method)
         action = params.action(raw)
         fmt = params.response_type(raw, action)
         name, password = params.credentials(raw, _basic_auth(request))
-        user = await self.auth.authenticate(name, password, client_address(request, self.settings))
+        try:
+            user = await self.auth.authenticate(
+                name, password, client_address(request, self.settings)
+            )
+        except TooManyRequests:
+            self.limits.stats["login_throttled"] += 1
+            raise
         request.state.api_user = user.name
+        await self.limits.request(user.name)
         tenants = params.tenant_scope(raw, user)
         headers = {**CORS, "X-Request-ID": request_id, "Cache-Control": "no-store"}
-        if action == params.SUMMARY:
-            return await self._summary(raw, fmt, tenants, headers)
-        return await self._report(raw, fmt, tenants, headers)
+        slot = self.limits.report(user.name)
+        try:
+            if action == params.SUMMARY:
+                return await self._summary(raw, fmt, tenants, headers)
+            return await self._report(raw, fmt, tenants, headers, slot, request_id)
+        finally:
+            slot.release()  # a no-op for a stream, whose body gives its place back at its end
 
     async def _report(
-        self, raw: params.Raw, fmt: str, tenants: Tenants, headers: dict[str, str]
+        self,
+        raw: params.Raw,
+        fmt: str,
+        tenants: Tenants,
+        headers: dict[str, str],
+        slot: Slot,
+        request_id: str,
     ) -> Response:
-        report = params.build_request(raw, tenants, self.limits, time.time())
+        report = params.build_request(raw, tenants, self.rules, time.time())
         neutralize = params.csv_formulas(raw)
         stream = None
         if report.tenants != ():  # an empty scope cannot match anything: no query at all
@@ -128,13 +164,20 @@ class Api:
             # cheaper than a stream, and most requests are small.
             whole = b"".join([chunk async for chunk in body])
             return Response(whole, media_type=MEDIA_TYPES[fmt], headers=headers)
-        return StreamingResponse(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+        return ReportStream(
+            _holding(body, page, slot.take()),
+            send_timeout=self.settings.send_timeout,
+            request_id=request_id,
+            on_cut=lambda: self.limits.stats.update(("slow_client_cut",)),
+            media_type=MEDIA_TYPES[fmt],
+            headers=headers,
+        )
 
     async def _summary(
         self, raw: params.Raw, fmt: str, tenants: Tenants, headers: dict[str, str]
     ) -> Response:
         group_by = params.group_by(raw)
-        request = params.build_request(raw, tenants, self.limits, time.time(), params.SUMMARY)
+        request = params.build_request(raw, tenants, self.rules, time.time(), params.SUMMARY)
         neutralize = params.csv_formulas(raw)
         rows = await self.store.summary(request, group_by)
         meta = params.describe(request)
@@ -144,6 +187,24 @@ class Api:
             headers["Content-Disposition"] = attachment("agent_cdr_summary", request, fmt)
         body = encode_summary(fmt, group_by, rows, meta, neutralize=neutralize)
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+async def _holding(
+    body: AsyncIterator[bytes], page: Page, slot: Slot
+) -> AsyncGenerator[bytes, None]:
+    """A report's bytes, holding its place until they end, however they end (the page's
+    stream closed too: closing this generator does not close the encoder's)."""
+    try:
+        async for chunk in body:
+            yield chunk
+    finally:
+        slot.release()
+        await page.aclose()
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__
+    return "no cause" if cause is None else f"{type(cause).__name__}: {str(cause)[:300]}"
 
 
 def _encode(fmt: str, report: ReportRequest, page: Page, neutralize: bool) -> AsyncIterator[bytes]:
@@ -160,24 +221,61 @@ def attachment(action: str, report: ReportRequest, fmt: str) -> str:
     return f'attachment; filename="{action}_{first}_{last}.{fmt}"'
 
 
-async def _parameters(request: Request) -> params.Raw:
-    query = params.collect(request.query_params.multi_items())
+FORMS: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _parameters(request: Request, query: params.Raw, max_body: int) -> params.Raw:
     if request.method != "POST":
         return query
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json" and content_type not in FORMS:
+        return query  # a body of another type is never read
+    body = await read_body(request, max_body)
     if content_type == "application/json":
         try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            if "depth" in str(exc):  # orjson's own limit, before any memory is spent
+                raise InvalidValue("body", "the JSON body nests deeper than 1024 levels") from None
             raise InvalidValue("body", "the JSON body is not valid JSON") from None
-        if not isinstance(body, dict):
+        if not isinstance(value, dict):
             raise InvalidValue("body", "the JSON body must be an object")
-        return params.merge(query, params.from_mapping(body))
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()
-        items = [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
-        return params.merge(query, params.collect(items))
-    return query
+        return params.merge(query, params.from_mapping(value))
+    return params.merge(query, params.collect(await _form(request, body), "body"))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (``BodyTooLarge``) as soon as it is known to be over ``limit``
+    bytes: by its Content-Length, else while it arrives (a chunked body has none)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _form(request: Request, body: bytes) -> list[tuple[str, str]]:
+    """The fields of a form body already read (files are ignored), within the parameter
+    limits; a form that cannot be read is ``41004`` naming what was wrong."""
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(
+            max_files=params.MAX_PARAMETERS,
+            max_fields=params.MAX_PARAMETERS,
+            max_part_size=params.MAX_VALUE_CHARS * 4,  # UTF-8 takes up to 4 bytes a character
+        )
+    except HTTPException as exc:  # starlette's form parsers' errors, as a 400
+        raise InvalidValue("body", f"the form cannot be read: {exc.detail}") from None
+    return [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
 
 
 def _basic_auth(request: Request) -> tuple[str, str] | None:

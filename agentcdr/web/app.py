@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentcdr.auth import Authenticator, Throttle
+from agentcdr.counts import open_counts
 from agentcdr.errors import ConfigError, DatabaseUnavailable
+from agentcdr.limits import Limits
 from agentcdr.settings import Settings, mask_url
 from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import CallStore, LoginSource, UserStore
 from agentcdr.web import accesslog
 from agentcdr.web.api import Api
 
+log = logging.getLogger("agentcdr.api")
+
 API_PATH = "/goAPIv2/goReports/goAPI.php"
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 STATIC = Path(__file__).parent / "static"
 # The page runs its own module scripts only (no inline script, nothing from elsewhere) and
 # may not be framed.
@@ -49,19 +53,30 @@ def create_app(
     call_store = (
         store if store is not None else open_call_store(settings.db, settings, create=create_store)
     )
+    counts = open_counts(settings.limits_url)
     throttle = Throttle(
-        settings.login_max_user_failures, settings.login_max_addr_failures, settings.login_window
+        settings.login_max_user_failures,
+        settings.login_max_addr_failures,
+        settings.login_window,
+        counts,
+    )
+    limits = Limits(
+        counts,
+        settings.user_requests_per_minute,
+        settings.user_concurrent_reports,
+        settings.worker_concurrent_reports,
     )
     users_store, user_store, external = _user_sources(call_store, settings)
     if users is not None:
         user_store = users
     auth = Authenticator(user_store, throttle, settings.credential_cache_ttl, external)
-    api = Api(settings, call_store, auth)
+    api = Api(settings, call_store, auth, limits)
 
     async def healthz(request: Request) -> Response:
         try:
             await call_store.ping()
-        except DatabaseUnavailable:
+        except DatabaseUnavailable as exc:
+            log.warning("request %s: /healthz 503: %s", request.state.request_id, exc.message)
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
@@ -84,11 +99,12 @@ def create_app(
                 await users_store.close()
             if owned:
                 await call_store.close()
+            await counts.close()
 
     accesslog.configure(settings.access_log)
     app = Starlette(
         routes=[
-            Route(API_PATH, api.handle, methods=ALL_METHODS),
+            Route(API_PATH, EveryMethod(api.handle)),
             Route("/healthz", healthz),
             Route("/", page),
             Route("/favicon.svg", favicon),
@@ -101,6 +117,18 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.add_middleware(accesslog.AccessLog)
     return app
+
+
+class EveryMethod:
+    """An endpoint that sees every method (TRACE, CONNECT and unknown ones included), so that
+    the API answers each with its own error body: starlette's router would answer a method
+    outside a route's list with a plain-text 405 of its own."""
+
+    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(handle)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
