@@ -100,10 +100,14 @@ def _text(name: str, value: object) -> str:
     elif isinstance(value, int | float) and not isinstance(value, bool):
         text = str(value)
     else:  # never stringified into a filter
-        kind = {dict: "an object", list: "an array in an array"}.get(type(value), "true or false")
-        raise InvalidValue(
-            _label(name), f"{kind} in JSON; expected a string or a list of strings"
+        kind = (
+            "an object"
+            if isinstance(value, dict)
+            else "an array in an array"
+            if isinstance(value, list)
+            else "true or false"
         )
+        raise InvalidValue(_label(name), f"{kind} in JSON; expected a string or a list of strings")
     if len(text) > MAX_VALUE_CHARS:
         raise InvalidValue(
             _label(name),
@@ -135,6 +139,11 @@ def scalar(raw: Raw, name: str) -> str | None:
     if not values:
         return None
     return _checked(name, values[-1].strip())  # like PHP, the last of repeated scalars wins
+
+
+def _exact(raw: Raw, name: str) -> str | None:
+    values = raw.get(name)
+    return _checked(name, values[-1]) if values else None
 
 
 def listed(raw: Raw, name: str) -> tuple[str, ...]:
@@ -195,7 +204,9 @@ def error_format(raw: Raw) -> str:
 
 
 def credentials(raw: Raw, basic: tuple[str, str] | None) -> tuple[str, str]:
-    user, password = scalar(raw, "goUser"), scalar(raw, "goPass")
+    """The user name and password exactly as sent (not stripped: a blank is part of a
+    password, and ``'ops '`` is not the user ``ops``)."""
+    user, password = _exact(raw, "goUser"), _exact(raw, "goPass")
     if not user and not password and basic is not None:
         return basic
     if not user:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import shutil
 import socket
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -69,18 +72,28 @@ def serve(ctx: click.Context) -> None:
 
     # Workers are separate processes that build the app from the environment.
     os.environ.update(settings.environ())
+    shared = None
+    if not settings.limits_url:
+        # The login throttle and the rate limit count in one file for all the workers, so
+        # that their limits hold for the host, not for each worker.
+        shared = tempfile.mkdtemp(prefix="agentcdr-limits-")
+        os.environ[Settings.limits_url.env] = f"sqlite:///{Path(shared) / 'limits.db'}"
     click.echo(
         f"agentcdr: serving on http://{settings.host}:{settings.port} "
         f"({settings.workers} worker(s), time zone {settings.tz})",
         err=True,
     )
-    Server(
-        "agentcdr.web.app:app_from_env",
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,
-        workers=settings.workers,
-        factory=True,
-        log_access=False,
-        websockets=False,
-    ).serve()
+    try:
+        Server(
+            "agentcdr.web.app:app_from_env",
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            factory=True,
+            log_access=False,
+            websockets=False,
+        ).serve()
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)

@@ -88,9 +88,16 @@ def read_only_session(flavour: Flavour) -> str:
     return "tx_read_only = 1" if flavour == "mariadb" else "transaction_read_only = 1"
 
 
+async def connect(url: str) -> Connection:
+    """One connection outside any pool, autocommit on."""
+    return await asyncmy.connect(
+        **{"connect_timeout": 10, "autocommit": True, **mysql_connect_kwargs(url)}
+    )
+
+
 async def probe_flavour(url: str) -> Flavour:
     """The server's flavour, from one short connection."""
-    conn = await asyncmy.connect(**{"connect_timeout": 10, **mysql_connect_kwargs(url)})
+    conn = await connect(url)
     try:
         return flavour_of(conn)
     finally:

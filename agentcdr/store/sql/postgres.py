@@ -157,6 +157,7 @@ class PostgresStore(ServerStore):
         asyncpg.exceptions.OperatorInterventionError,
     )
     duplicate_errors = (asyncpg.UniqueViolationError,)
+    driver_errors = _DB_ERRORS
 
     async def _connect(self) -> None:
         self._pool = await asyncpg.create_pool(
@@ -186,9 +187,21 @@ class PostgresStore(ServerStore):
                 await migrate(_MigrationSession(conn), POSTGRESQL)
 
     async def close(self) -> None:
+        await self._drop_health()
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+    async def _connect_one(self) -> Any:
+        return await asyncpg.connect(
+            server_settings={"application_name": "agentcdr"}, **postgres_connect_kwargs(self.url)
+        )
+
+    async def _ping_on(self, conn: Any) -> None:
+        await conn.fetchval("SELECT 1 FROM schema_migrations LIMIT 1")
+
+    async def _close_one(self, conn: Any) -> None:
+        await conn.close(timeout=2)
 
     async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.connection() as conn:
