@@ -20,11 +20,9 @@ from typing import Any
 from starlette.responses import StreamingResponse
 from starlette.types import Send
 
+from agentcdr.errors import ApiError
+
 log = logging.getLogger("agentcdr.api")
-
-
-class SlowClient(Exception):
-    """The client did not take a chunk within the send time limit."""
 
 
 class ReportStream(StreamingResponse):
@@ -50,8 +48,11 @@ class ReportStream(StreamingResponse):
         async with aclosing(self._body) as body:
             try:
                 async for chunk in body:
-                    await self._send_in_time(send, chunk)
-            except (SlowClient, OSError):  # cut here, or the client went away
+                    if not await self._sent_in_time(send, chunk):
+                        # Cut: returning without the last chunk makes the server close the
+                        # connection, and the client sees a truncated document.
+                        return
+            except OSError:  # the client went away
                 raise
             except Exception as exc:
                 # The status went out long ago: the connection is aborted (docs/api.md, "Errors").
@@ -59,14 +60,15 @@ class ReportStream(StreamingResponse):
                     "request %s: the report failed after its first bytes (%s); connection aborted",
                     self._request_id,
                     getattr(exc, "message", None) or type(exc).__name__,
+                    exc_info=not isinstance(exc, ApiError),  # a bug's traceback, not an outage's
                 )
                 raise
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await self._sent_in_time(send, b"", more=False)
 
-    async def _send_in_time(self, send: Send, chunk: bytes) -> None:
+    async def _sent_in_time(self, send: Send, chunk: bytes, more: bool = True) -> bool:
         try:
             async with asyncio.timeout(self._send_timeout):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
         except TimeoutError:
             self._on_cut()
             log.warning(
@@ -74,4 +76,5 @@ class ReportStream(StreamingResponse):
                 self._request_id,
                 self._send_timeout,
             )
-            raise SlowClient() from None
+            return False
+        return True
