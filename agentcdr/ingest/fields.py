@@ -103,8 +103,12 @@ def _clock_duration(text: str) -> int:
     return seconds
 
 
-def _too_long(values: Mapping[str, str]) -> None:
+def _unstorable(values: Mapping[str, str]) -> None:
+    """Raises for the first value no store can keep: too long, or holding a NUL (which
+    PostgreSQL refuses in text and the others would keep as a cut-short string in places)."""
     for field, value in values.items():
+        if "\x00" in value:
+            raise BadValue(field, "contains a NUL character")
         if len(value) > LIMITS[field]:
             raise BadValue(field, f"is longer than {LIMITS[field]} characters")
 
@@ -197,8 +201,9 @@ def record_builder(  # noqa: PLR0915
             or len(term) > w_term
             or len(campaign) > w_campaign
             or len(profile) > w_profile
+            or "\x00" in user + call_id + disposition + phone + loan + term + campaign + profile
         ):
-            _too_long(
+            _unstorable(
                 {
                     "user": user,
                     "call_id": call_id,
