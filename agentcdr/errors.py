@@ -7,7 +7,9 @@
     │   ├── InvalidRequest        a 400: the request is wrong (the client's name for both)
     │   │   ├── MissingParameter  40001  400  a required parameter is missing
     │   │   ├── InvalidValue      41004  400  a parameter has an invalid value
-    │   │   └── BodyTooLarge      41013  413  the body is over the size limit (max_body_bytes)
+    │   │   ├── BodyTooLarge      41013  413  the body is over the size limit (max_body_bytes)
+    │   │   ├── UriTooLong        41014  414  the path and query are over 32 KiB
+    │   │   └── HeadersTooLarge   41031  431  more than 64 header fields or 32 KiB of them
     │   ├── BadCredentials        10000  401  alias AuthError
     │   ├── Forbidden             10001  403  alias PermissionDenied
     │   ├── CommandNotFound       10005  404
@@ -131,6 +133,26 @@ class BodyTooLarge(InvalidRequest):
     def __init__(self, limit: int) -> None:
         super().__init__(f"Request body too large; the limit is {limit} bytes")
         self.parameter = "body"
+
+
+@_wire("41014", 414)
+class UriTooLong(InvalidRequest):
+    """The request's path and query are longer than the server reads (``limit`` bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request URI too long; the limit is {limit} bytes")
+        self.parameter = "uri"
+
+
+@_wire("41031", 431)
+class HeadersTooLarge(InvalidRequest):
+    """More request headers, or more bytes of them, than the server reads."""
+
+    def __init__(self, count: int, size: int) -> None:
+        super().__init__(
+            f"Request header fields too large; the limits are {count} fields and {size} bytes"
+        )
+        self.parameter = "headers"
 
 
 @_wire("10000", 401)
