@@ -301,13 +301,13 @@ end
 out[#KEYS] = redis.call('EXISTS', KEYS[#KEYS])
 return out
 """
-_PREFIX: Final = "agentcdr:"
 
 
 class RedisCounts:
     """Counts in Redis, shared by every host that names the same server and database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = "agentcdr:") -> None:
+        self._prefix = prefix  # keys of other agentcdr deployments on the server stay apart
         try:
             import redis.asyncio
         except ImportError as exc:
@@ -327,7 +327,7 @@ class RedisCounts:
 
     async def take(self, keys: Limited, window: float, now: float) -> tuple[float | None, str]:
         token = secrets.token_hex(8)
-        names = [_PREFIX + key for key, _ in keys]
+        names = [self._prefix + key for key, _ in keys]
         wait = await self._call(
             self._take(keys=names, args=[now, window, token, *(limit for _, limit in keys)])
         )
@@ -338,16 +338,16 @@ class RedisCounts:
     async def give_back(self, keys: Sequence[str], token: str) -> None:
         async with self._client.pipeline(transaction=True) as pipe:
             for key in keys:
-                pipe.zrem(_PREFIX + key, token)
+                pipe.zrem(self._prefix + key, token)
             await self._call(pipe.execute())
 
     async def clear(self, key: str) -> None:
-        await self._call(self._client.delete(_PREFIX + key))
+        await self._call(self._client.delete(self._prefix + key))
 
     async def look(
         self, keys: Limited, mark: str, window: float, now: float
     ) -> tuple[list[float | None], bool]:
-        names = [_PREFIX + key for key, _ in keys] + [_PREFIX + "mark:" + mark]
+        names = [self._prefix + key for key, _ in keys] + [self._prefix + "mark:" + mark]
         out = await self._call(
             self._look(keys=names, args=[now, window, *(limit for _, limit in keys)])
         )
@@ -356,7 +356,7 @@ class RedisCounts:
 
     async def set_mark(self, mark: str, ttl: float, now: float) -> None:
         await self._call(
-            self._client.set(_PREFIX + "mark:" + mark, b"1", px=max(1, int(ttl * 1000)))
+            self._client.set(self._prefix + "mark:" + mark, b"1", px=max(1, int(ttl * 1000)))
         )
 
     async def close(self) -> None:

@@ -29,7 +29,7 @@ BUSY_RETRY_AFTER: Final = 1  # seconds: a place frees as soon as any report ends
 
 class Limits:
     def __init__(
-        self, counts: Counts, per_minute: int = 0, per_user: int = 16, per_worker: int = 32
+        self, counts: Counts, per_minute: int = 0, per_user: int = 8, per_worker: int = 16
     ) -> None:
         self.counts = counts
         self.per_minute = per_minute

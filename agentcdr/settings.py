@@ -246,13 +246,13 @@ class Settings:
     )
     user_concurrent_reports = Setting(
         _positive_int,
-        16,
+        8,
         "Reports (and summaries) one API user may have running at once in a worker process; "
         "one more is refused at once with 10429.",
     )
     worker_concurrent_reports = Setting(
         _positive_int,
-        32,
+        16,
         "Reports (and summaries) a worker process runs at once, from query to last byte; one "
         "more is refused at once with 10429. Bounds a worker's memory.",
     )

@@ -1,10 +1,11 @@
 """The hardening campaign (issue 12): hostile requests against a real ``agentcdr serve`` on
 each store, by class, and a table of what came back.
 
-    python -m bench.attack [--stores sqlite,postgresql,mysql] [--source DIR] [--quick]
+    python -m bench.attack [--stores sqlite,postgresql,mysql] [--python PATH] [--quick]
 
-``--source DIR`` runs the server (and the seeding commands) from another checkout's
-``agentcdr`` package, so the same campaign measures an older version side by side. Classes:
+``--python PATH`` runs the server (and the seeding commands) with another interpreter, one
+whose environment has another version of agentcdr installed (a venv of an older checkout),
+so the same campaign measures both side by side. Classes:
 
 - hostile: malformed, oversized and absurd parameters, bodies, methods, URIs and headers
 - isolation: a one-tenant user asking for other tenants in every form and format
@@ -118,18 +119,16 @@ def _error_body(response: httpx.Response, code: str | None = None) -> bool:
 # -- the server and its store -------------------------------------------------------------------
 
 
-def _env(source: Path | None) -> dict[str, str]:
-    env = {**os.environ, "AGENTCDR_TZ": "America/New_York", "AGENTCDR_PASSWORD": PASSWORD}
-    if source is not None:
-        env["PYTHONPATH"] = str(source)
-    return env
+def _env() -> dict[str, str]:
+    return {**os.environ, "AGENTCDR_TZ": "America/New_York", "AGENTCDR_PASSWORD": PASSWORD}
 
 
-def _cli(url: str, source: Path | None, *args: str, stdin: str | None = None) -> None:
+def _cli(url: str, python: str, *args: str, stdin: str | None = None) -> None:
     subprocess.run(
-        [sys.executable, "-m", "agentcdr", "--db", url, *args],
+        [python, "-m", "agentcdr", "--db", url, *args],
         check=True,
-        env=_env(source),
+        env=_env(),
+        cwd="/",  # not a checkout: ``-m`` would import the agentcdr of the working directory
         input=stdin,
         capture_output=True,
         text=True,
@@ -162,9 +161,9 @@ NASTY = [
 ]  # fmt: skip
 
 
-def seed(url: str, source: Path | None, tmp: Path, quick: bool) -> None:
+def seed(url: str, python: str, tmp: Path, quick: bool) -> None:
     per_day = "1000" if quick else "3000"
-    _cli(url, source, "demo", "--days", "7", "--agents", "100", "--calls-per-day", per_day,
+    _cli(url, python, "demo", "--days", "7", "--agents", "100", "--calls-per-day", per_day,
          "--end-day", END_DAY)  # fmt: skip
     path = tmp / "nasty.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -175,29 +174,29 @@ def seed(url: str, source: Path | None, tmp: Path, quick: bool) -> None:
         for i, text in enumerate(NASTY):
             out.writerow([f"nasty{i}", f"{END_DAY} 12:00:{i:02d}", text, "555" + str(i), text,
                           "MANUAL", "00:01:00", i, text, "GAL", "GALSERVERS", f"nasty-{i}"])  # fmt: skip
-    _cli(url, source, "import", str(path), "--source", "attack")
-    _cli(url, source, "users", "add", "admin", "--all-tenants")
-    _cli(url, source, "users", "add", "galonly", "--tenant", "GAL")
-    _cli(url, source, "users", "add", "galuser", "--tenant", "GAL")
-    _cli(url, source, "users", "add", "off", "--all-tenants")
-    _cli(url, source, "users", "disable", "off")
+    _cli(url, python, "import", str(path), "--source", "attack")
+    _cli(url, python, "users", "add", "admin", "--all-tenants")
+    _cli(url, python, "users", "add", "galonly", "--tenant", "GAL")
+    _cli(url, python, "users", "add", "galuser", "--tenant", "GAL")
+    _cli(url, python, "users", "add", "off", "--all-tenants")
+    _cli(url, python, "users", "disable", "off")
 
 
 class Serve:
-    def __init__(self, url: str, source: Path | None, port: int, tmp: Path, workers: int = 1):
-        self.url, self.source, self.port, self.tmp, self.workers = url, source, port, tmp, workers
+    def __init__(self, url: str, python: str, port: int, tmp: Path, workers: int = 1):
+        self.url, self.python, self.port, self.tmp, self.workers = url, python, port, tmp, workers
         self.base = f"http://127.0.0.1:{port}"
         self.access_log = tmp / f"access-{port}.log"
         self.log = tmp / f"server-{port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Serve:
-        env = {**_env(self.source), "AGENTCDR_ACCESS_LOG": str(self.access_log)}
+        env = {**_env(), "AGENTCDR_ACCESS_LOG": str(self.access_log)}
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "agentcdr", "--db", self.url, "serve",
+                [self.python, "-m", "agentcdr", "--db", self.url, "serve",
                  "--port", str(self.port), "--workers", str(self.workers)],
-                stdout=out, stderr=subprocess.STDOUT, env=env,
+                stdout=out, stderr=subprocess.STDOUT, env=env, cwd="/",
             )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -418,7 +417,7 @@ async def output(serve: Serve, tally: Tally) -> None:
                 {},
             ):
                 response = await send(
-                    client, "POST", data={**form(**day, **extra), "responsetype": fmt}
+                    client, "POST", data={**form(**day), **extra, "responsetype": fmt}
                 )
                 tally.response("output", response)
                 if isinstance(response, httpx.Response) and response.status_code == 200:
@@ -621,13 +620,13 @@ async def load(serve: Serve, tally: Tally, quick: bool) -> None:
             )
 
 
-def run_store(kind: str, source: Path | None, port: int, quick: bool) -> Tally:
+def run_store(kind: str, python: str, port: int, quick: bool) -> Tally:
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="agentcdr-attack-") as tmp_dir:
         tmp = Path(tmp_dir)
         with database(kind, tmp) as url:
-            seed(url, source, tmp, quick)
-            with Serve(url, source, port, tmp) as serve:
+            seed(url, python, tmp, quick)
+            with Serve(url, python, port, tmp) as serve:
                 for name, step in (
                     ("hostile", hostile(serve, tally, 100 if quick else 400)),
                     ("isolation", isolation(serve, tally)),
@@ -641,7 +640,7 @@ def run_store(kind: str, source: Path | None, port: int, quick: bool) -> Tally:
                         tally.notes.append(f"{name}: the server died")
                         break
             # credentials on two workers: the limits must hold for the host
-            with Serve(url, source, port + 1, tmp, workers=2) as serve:
+            with Serve(url, python, port + 1, tmp, workers=2) as serve:
                 asyncio.run(credentials(serve, tally))
     return tally
 
@@ -668,14 +667,16 @@ def print_table(results: dict[str, Tally]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stores", default="sqlite,postgresql,mysql")
-    parser.add_argument("--source", type=Path, help="run the server from this checkout")
+    parser.add_argument(
+        "--python", default=sys.executable, help="the interpreter that runs the server"
+    )
     parser.add_argument("--port", type=int, default=18310, help="first of two ports to use")
     parser.add_argument("--quick", action="store_true", help="smaller data and load")
     args = parser.parse_args()
     results = {}
     for kind in args.stores.split(","):
         started = time.monotonic()
-        results[kind] = run_store(kind, args.source, args.port, args.quick)
+        results[kind] = run_store(kind, args.python, args.port, args.quick)
         print(f"{kind}: {time.monotonic() - started:.0f} s", file=sys.stderr)
     print_table(results)
 

@@ -9,7 +9,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -17,8 +17,8 @@ import pytest
 
 from agentcdr import auth
 from agentcdr.auth import Authenticator, Throttle, hash_password
-from agentcdr.counts import Counts, MemoryCounts, SQLiteCounts, open_counts
-from agentcdr.errors import BadCredentials, TooManyRequests
+from agentcdr.counts import Counts, MemoryCounts, RedisCounts, SQLiteCounts, open_counts
+from agentcdr.errors import BadCredentials, ConfigError, TooManyRequests
 from agentcdr.store import open_call_store
 from tests.conftest import API, USERS, ApiHarness, unavailable
 from tests.livserver import serve
@@ -167,7 +167,7 @@ def test_workers_counting_apart_would_let_twice_the_limit_through(sqlite_url: st
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
+def redis_url() -> str:
     try:
         import redis
     except ImportError:
@@ -177,19 +177,19 @@ def redis_url() -> Iterator[str]:
         client.ping()
     except redis.RedisError as exc:
         unavailable(f"Redis not reachable at {REDIS_URL}: {exc}")
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
     client.close()
+    return REDIS_URL
 
 
 def test_the_limit_holds_across_hosts_through_redis(sqlite_url: str, redis_url: str) -> None:
-    assert _outcomes(_two_workers(lambda: open_counts(redis_url), sqlite_url)) == (10, 30, 0)
+    prefix = f"agentcdr-test-{secrets.token_hex(4)}:"  # apart from other runs on the server
+    counts = lambda: RedisCounts(redis_url, prefix)  # noqa: E731
+    assert _outcomes(_two_workers(counts, sqlite_url)) == (10, 30, 0)
 
 
 def test_redis_counts_give_back_clear_and_mark(redis_url: str) -> None:
     async def run() -> None:
-        counts = open_counts(redis_url)
+        counts = RedisCounts(redis_url, f"agentcdr-test-{secrets.token_hex(4)}:")
         now = time.time()
         wait, token = await counts.take([("k", 1)], 60, now)
         assert wait is None
@@ -266,3 +266,14 @@ def test_a_known_user_is_not_locked_out_by_others_from_the_same_address(
     for _ in range(10):
         api.post(goPass="wrong", **DAY)
     assert api.post(**DAY).status_code == 429
+
+
+def test_limits_url_chooses_where_counts_are_kept(tmp_path: Path) -> None:
+    assert isinstance(open_counts(""), MemoryCounts)
+    assert isinstance(open_counts(f"sqlite:///{tmp_path / 'limits.db'}"), SQLiteCounts)
+    with pytest.raises(ConfigError) as caught:
+        open_counts("memcached://127.0.0.1")
+    assert caught.value.message == (
+        "limits_url: unsupported scheme 'memcached': use '' (this process), sqlite:///PATH "
+        "(the workers of a host) or redis://HOST:PORT/DB (every host)"
+    )

@@ -10,21 +10,22 @@ mistakes a truncated report for a complete one.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
 import math
+import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Final
+from typing import BinaryIO, Final
 
 import orjson
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Message
 
 from agentcdr import params
@@ -152,11 +153,14 @@ class Api:
             headers["Content-Disposition"] = attachment("agent_cdr", report, fmt)
         if fmt == "xlsx":
             path = await write_workbook(report, page)
-            return FileResponse(
-                path,
-                media_type=MEDIA_TYPES[fmt],
-                headers=headers,
-                background=BackgroundTask(path.unlink),
+            # Open, then unlink: the open file keeps its bytes and nothing stays on disk. (A
+            # FileResponse removing the file in a background task raced granian, which sends
+            # a file by its path after the app returns: a 404 "Not found" instead.)
+            workbook = path.open("rb")
+            path.unlink()
+            headers["Content-Length"] = str(os.fstat(workbook.fileno()).st_size)
+            return StreamingResponse(
+                _file_chunks(workbook), media_type=MEDIA_TYPES[fmt], headers=headers
             )
         body = _encode(fmt, report, page, neutralize)
         if await page.read_ahead(self.settings.chunk_rows):
@@ -200,6 +204,14 @@ async def _holding(
     finally:
         slot.release()
         await page.aclose()
+
+
+async def _file_chunks(file: BinaryIO) -> AsyncGenerator[bytes, None]:
+    try:
+        while chunk := await asyncio.to_thread(file.read, 1 << 16):
+            yield chunk
+    finally:
+        file.close()
 
 
 def _cause(exc: BaseException) -> str:

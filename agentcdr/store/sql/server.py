@@ -271,9 +271,18 @@ class ServerStore(ABC):
         )
         try:
             async with asyncio.timeout(self.pool_timeout), self._health_lock:
-                if self._health is None:
-                    self._health = await self._connect_one()
-                await self._ping_on(self._health)
+                for fresh in (self._health is None, True):
+                    if fresh:
+                        await self._drop_health()
+                        self._health = await self._connect_one()
+                    try:
+                        await self._ping_on(self._health)
+                        return
+                    except failures:
+                        # A connection the server dropped (a restart, a killed session) is
+                        # no outage: one more try on a new one decides.
+                        if fresh:
+                            raise
         except failures as exc:
             await self._drop_health()
             raise DatabaseUnavailable() from exc
