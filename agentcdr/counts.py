@@ -26,6 +26,8 @@ from typing import Any, Final, Protocol
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 
 Limited = Sequence[tuple[str, int]]  # (key, limit) pairs
+# What a client is told (the cause goes to the log, with the request id).
+UNAVAILABLE: Final = "The login counts cannot be reached; try again later"
 
 
 class Counts(Protocol):
@@ -179,7 +181,7 @@ class SQLiteCounts:
                 for statement in _SCHEMA:
                     db.execute(statement)
             except sqlite3.Error as exc:
-                raise DatabaseUnavailable(f"The limits file cannot be used ({exc})") from exc
+                raise DatabaseUnavailable(UNAVAILABLE) from exc
             self._db = db
         return self._db
 
@@ -194,7 +196,7 @@ class SQLiteCounts:
                 raise
             db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise DatabaseUnavailable(f"The limits file cannot be used ({exc})") from exc
+            raise DatabaseUnavailable(UNAVAILABLE) from exc
         return result
 
     def _sweep(self, db: sqlite3.Connection, now: float) -> None:
@@ -246,7 +248,7 @@ class SQLiteCounts:
                 "SELECT 1 FROM marks WHERE key = ? AND until > ?", (mark, now)
             ).fetchone()
         except sqlite3.Error as exc:
-            raise DatabaseUnavailable(f"The limits file cannot be used ({exc})") from exc
+            raise DatabaseUnavailable(UNAVAILABLE) from exc
         return waits, marked is not None
 
     async def set_mark(self, mark: str, ttl: float, now: float) -> None:
@@ -323,7 +325,7 @@ class RedisCounts:
         try:
             return await work
         except self._errors as exc:
-            raise DatabaseUnavailable(f"The limits server cannot be reached ({exc})") from exc
+            raise DatabaseUnavailable(UNAVAILABLE) from exc
 
     async def take(self, keys: Limited, window: float, now: float) -> tuple[float | None, str]:
         token = secrets.token_hex(8)

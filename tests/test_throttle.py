@@ -277,3 +277,11 @@ def test_limits_url_chooses_where_counts_are_kept(tmp_path: Path) -> None:
         "limits_url: unsupported scheme 'memcached': use '' (this process), sqlite:///PATH "
         "(the workers of a host) or redis://HOST:PORT/DB (every host)"
     )
+
+
+def test_unreachable_counts_are_a_503_without_their_address(
+    sqlite_url: str, open_api: Callable[..., ApiHarness], redis_url: str
+) -> None:
+    seed(sqlite_url, users=USERS)
+    api = open_api(sqlite_url, limits_url="redis://127.0.0.1:9/0")  # nothing listens there
+    error(api.post(**DAY), 503, "10007", "The login counts cannot be reached; try again later")
