@@ -55,8 +55,15 @@ UPSERT: Final = (
 )
 
 
-# What a failing report step can raise: server errors, driver errors, socket errors.
-_DB_ERRORS: Final = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# What a failing report step can raise: server errors, driver errors (a connection whose
+# protocol was left mid-operation, by a cancelled read on a killed session, included),
+# socket errors.
+_DB_ERRORS: Final = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -77,6 +84,16 @@ async def _give_back(pool: Any, conn: Any) -> None:
     finally:
         # Pool.release is shielded from cancellation: the connection goes back even when the
         # client went away mid-report.
+        await pool.release(conn)
+
+
+async def _throw_away(pool: Any, conn: Any) -> None:
+    """Closes a pooled connection in an unknown state and gives it back (the pool opens a
+    new one when needed). A connection the server dropped may already be back in the pool:
+    then there is nothing left to do."""
+    with suppress(asyncpg.InterfaceError):
+        conn.terminate()
+    with suppress(asyncpg.InterfaceError):
         await pool.release(conn)
 
 
@@ -105,7 +122,12 @@ class _PostgresRows:
             raise DatabaseUnavailable(_describe(exc)) from exc
 
     async def release(self, exhausted: bool) -> None:
-        # Rolling back closes the portal, finished or not.
+        if not exhausted:
+            # Stopped mid-report (a client gone, a cut, a failure): the connection may still
+            # be busy with a read that was cancelled; it is not handed to anyone again.
+            await _throw_away(self._pool, self._conn)
+            return
+        # Rolling back ends the read-only transaction and closes the portal.
         with suppress(*_DB_ERRORS):
             await _give_back(self._pool, self._conn)
 
@@ -150,6 +172,7 @@ class PostgresStore(ServerStore):
         OSError,
         asyncpg.PostgresConnectionError,
         asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
         asyncpg.CannotConnectNowError,
         asyncpg.TooManyConnectionsError,
         asyncpg.InvalidAuthorizationSpecificationError,
@@ -253,5 +276,4 @@ class PostgresStore(ServerStore):
         )
 
     async def _discard(self, conn: Any) -> None:
-        conn.terminate()
-        await self._live_pool().release(conn)
+        await _throw_away(self._live_pool(), conn)

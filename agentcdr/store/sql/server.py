@@ -217,8 +217,12 @@ class ServerStore(ABC):
         try:
             with self.reachable():
                 yield conn
-        finally:
-            await self._live_pool().release(conn)
+        except BaseException:
+            # A statement that failed may leave the connection in any state (a session the
+            # server killed, a protocol mid-operation): it is not reused.
+            await self._discard(conn)
+            raise
+        await self._live_pool().release(conn)
 
     async def _acquire(self) -> Any:
         """A pooled connection, or ``DatabaseUnavailable`` when none is free within
