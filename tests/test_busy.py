@@ -183,7 +183,13 @@ def test_sqlite_keeps_at_most_16_idle_connections_after_many_cut_readers(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     seed(sqlite_url, users=USERS)
-    app = _app(sqlite_url, tmp_path, user_concurrent_reports=30, send_timeout=1)
+    app = _app(
+        sqlite_url,
+        tmp_path,
+        user_concurrent_reports=30,
+        worker_concurrent_reports=30,
+        send_timeout=1,
+    )
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
