@@ -86,7 +86,7 @@ bench: $(VENV)/.dev
 lock: $(BIN)/python
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes -o requirements/base.lock -q
-	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra mysql --extra vicidial --extra parquet --extra dev --generate-hashes -o requirements/dev.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra mysql --extra vicidial --extra parquet --extra redis --extra dev --generate-hashes -o requirements/dev.lock -q
 
 clean:
 	rm -rf $(VENV) node_modules agentcdr/web/static/vendor .pytest_cache .mypy_cache .ruff_cache .coverage demo.db demo.db-wal demo.db-shm

@@ -38,6 +38,8 @@ from functools import cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agentcdr.errors import shown
+
 _DAY: Final = 86400
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _NAIVE_EPOCH: Final = datetime(1970, 1, 1)
@@ -45,6 +47,10 @@ _NAIVE_EPOCH: Final = datetime(1970, 1, 1)
 # the first and last days still convert, with the offsets in force there.
 _FIRST: Final = (datetime.min - _NAIVE_EPOCH) // timedelta(seconds=1) + 2 * _DAY
 _LAST: Final = (datetime.max - _NAIVE_EPOCH) // timedelta(seconds=1) - 2 * _DAY
+# The instants a request may name (a cursor's time): the calendar's, without its first and
+# last days, so that every such instant has a wall-clock text in every zone.
+FIRST_INSTANT: Final = _FIRST
+LAST_INSTANT: Final = _LAST
 # Marks a date whose offset changes during the day: its midnight plus seconds is wrong.
 _IRREGULAR: Final = -(2**62)
 _CACHE_MAX: Final = 4096  # date texts and date strings' midnights kept, each
@@ -57,12 +63,20 @@ Stretch = tuple[int, int, int]
 _EMPTY: Final[Stretch] = (1, 0, 0)
 
 
+# The longest IANA zone name is 32 characters; anything much longer is not one, and is not
+# handed to the file system (which answers a name over 255 bytes with an OSError).
+_ZONE_NAME_MAX: Final = 64
+
+
 def zone(name: str) -> ZoneInfo:
-    """The zone of an IANA name; ``ValueError`` naming it when there is no such zone."""
+    """The zone of an IANA name; ``ValueError`` naming it (cut short) when there is no such
+    zone. A folder of the database (``America``, ``Etc``) is no zone either."""
+    if len(name) > _ZONE_NAME_MAX:
+        raise ValueError(f"unknown time zone {shown(name)}")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown time zone {shown(name)}") from exc
 
 
 @cache
@@ -168,7 +182,9 @@ class ZoneClock:
         if prefix is None:
             if len(self._day_texts) > _CACHE_MAX:
                 self._day_texts = {}
-            prefix = datetime.fromordinal(day + _EPOCH_ORDINAL).strftime("%Y-%m-%d ")
+            # Not strftime: its %Y writes the year 1 as "1" on glibc.
+            d = date.fromordinal(day + _EPOCH_ORDINAL)
+            prefix = f"{d.year:04d}-{d.month:02d}-{d.day:02d} "
             self._day_texts[day] = prefix
         return prefix + CLOCK_TEXT[second]
 

@@ -6,7 +6,10 @@
     ├── ApiError                  an answer of the API: ``code`` (a string on the wire), ``status``
     │   ├── InvalidRequest        a 400: the request is wrong (the client's name for both)
     │   │   ├── MissingParameter  40001  400  a required parameter is missing
-    │   │   └── InvalidValue      41004  400  a parameter has an invalid value
+    │   │   ├── InvalidValue      41004  400  a parameter has an invalid value
+    │   │   ├── BodyTooLarge      41013  413  the body is over the size limit (max_body_bytes)
+    │   │   ├── UriTooLong        41014  414  the path and query are over 32 KiB
+    │   │   └── HeadersTooLarge   41031  431  more than 64 header fields or 32 KiB of them
     │   ├── BadCredentials        10000  401  alias AuthError
     │   ├── Forbidden             10001  403  alias PermissionDenied
     │   ├── CommandNotFound       10005  404
@@ -29,6 +32,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Final, Self, TypeVar
+
+
+def shown(value: str, width: int = 40) -> str:
+    """A value quoted for an error message, cut short when long: a message echoes what was
+    sent, and a megabyte sent must not become a megabyte answered and logged."""
+    return repr(value if len(value) <= width else value[:width] + "…")
 
 
 class AgentCDRError(Exception):
@@ -116,6 +125,36 @@ class InvalidValue(InvalidRequest):
         self.parameter = name
 
 
+@_wire("41013", 413)
+class BodyTooLarge(InvalidRequest):
+    """The request body is larger than the ``max_body_bytes`` setting (told by its
+    Content-Length, or found while reading it): refused before anything of it is parsed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request body too large; the limit is {limit} bytes")
+        self.parameter = "body"
+
+
+@_wire("41014", 414)
+class UriTooLong(InvalidRequest):
+    """The request's path and query are longer than the server reads (``limit`` bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request URI too long; the limit is {limit} bytes")
+        self.parameter = "uri"
+
+
+@_wire("41031", 431)
+class HeadersTooLarge(InvalidRequest):
+    """More request headers, or more bytes of them, than the server reads."""
+
+    def __init__(self, count: int, size: int) -> None:
+        super().__init__(
+            f"Request header fields too large; the limits are {count} fields and {size} bytes"
+        )
+        self.parameter = "headers"
+
+
 @_wire("10000", 401)
 class BadCredentials(ApiError):
     def __init__(self) -> None:
@@ -134,18 +173,29 @@ class CommandNotFound(ApiError):
         super().__init__("Command Not Found")
 
 
+# The methods the endpoint serves (``Allow``: HEAD is a GET without its body, OPTIONS what a
+# browser or a client may ask), and those that ask for a report (the 405's message).
+SERVED_METHODS: Final = ("GET", "POST", "HEAD", "OPTIONS")
+REPORT_METHODS: Final = ("GET", "POST")
+
+
 @_wire("10009", 405)
 class MethodNotAllowed(ApiError):
     def __init__(self, method: str) -> None:
-        super().__init__(f"Method not allowed: {method}; use GET or POST")
+        served = " or ".join(REPORT_METHODS)
+        # A method is a token of any length: cut short, as every echoed value is.
+        super().__init__(f"Method not allowed: {method[:20]}; use {served}")
 
 
 @_wire("10429", 429)
 class TooManyRequests(ApiError):
+    """Failed logins (the default ``what``), or a user's requests or concurrent reports over
+    a limit, or a worker's reports; ``retry_after`` in whole seconds."""
+
     retryable = True
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins; retry after {retry_after} seconds")
+    def __init__(self, retry_after: int, what: str = "failed logins") -> None:
+        super().__init__(f"Too many {what}; retry after {retry_after} seconds")
         self.retry_after = retry_after
 
 

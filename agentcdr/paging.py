@@ -20,18 +20,27 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from agentcdr.clock import FIRST_INSTANT, LAST_INSTANT
 from agentcdr.errors import InvalidValue
 from agentcdr.records import COL, Cursor, ReportRequest, Row
 
 if TYPE_CHECKING:
     from agentcdr.store.base import RowStream
 
+NOT_A_CURSOR: Final = "not a cursor returned by this report"
 _ID = COL["id"]
 _TS = COL["answer_ts"]
+_ID_CHARS: Final = 64  # the longest text id of a store (VICIdial's uniqueid is 20)
+
+
+def _valid_id(value: object) -> bool:
+    if type(value) is int:
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and len(value) <= _ID_CHARS and "\x00" not in value
 
 
 def encode_cursor(answer_ts: int, row_id: int | str, order: str) -> str:
@@ -40,18 +49,23 @@ def encode_cursor(answer_ts: int, row_id: int | str, order: str) -> str:
 
 
 def decode_cursor(value: str, order: str) -> Cursor:
+    """The cursor of a ``next_cursor`` token. Whatever else a client sends is ``41004``: a
+    time outside the calendar, an id outside the 64-bit integers the databases bind, or a
+    text id longer than any store's (the stores' ids: integers in agentcdr's own, text in
+    the VICIdial adapter's, which ``store.sql.query`` tells apart)."""
     try:
         data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
     except (binascii.Error, ValueError):
-        raise InvalidValue("cursor", "not a cursor returned by this report") from None
+        raise InvalidValue("cursor", NOT_A_CURSOR) from None
     if (
         not isinstance(data, list)
         or len(data) != 3
-        or not isinstance(data[0], int)
-        or not isinstance(data[1], int | str)
+        or type(data[0]) is not int
+        or not FIRST_INSTANT <= data[0] <= LAST_INSTANT
+        or not _valid_id(data[1])
         or data[2] not in ("asc", "desc")
     ):
-        raise InvalidValue("cursor", "not a cursor returned by this report")
+        raise InvalidValue("cursor", NOT_A_CURSOR)
     if data[2] != order:
         raise InvalidValue("cursor", f"the cursor belongs to order={data[2]}")
     return Cursor(answer_ts=data[0], id=data[1])
@@ -126,6 +140,10 @@ class Page:
                     break
         finally:
             await self._close()
+
+    async def aclose(self) -> None:
+        """Frees the store's stream, wherever the page's reading stopped."""
+        await self._close()
 
     async def _close(self) -> None:
         if self._stream is not None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.clock import ZoneClock, zone
-from agentcdr.errors import CommandNotFound, Forbidden, InvalidValue, MissingParameter
+from agentcdr.errors import CommandNotFound, Forbidden, InvalidValue, MissingParameter, shown
 from agentcdr.paging import decode_cursor
 from agentcdr.records import (
     ALL_FIELDS,
@@ -63,26 +63,76 @@ SCALAR_PARAMS: Final = frozenset(
     }
 )
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[(\d*)\]$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", re.ASCII)
 _LIMIT_MAX: Final = 1_000_000
+# What one request may carry (docs/api.md, "Limits"). The body's size is a setting
+# (max_body_bytes) and is checked before anything is parsed; these bound what it holds.
+MAX_PARAMETERS: Final = 1000  # name=value pairs in the query string, and in the body
+MAX_VALUE_CHARS: Final = 65_536  # one value (a comma list of 1,000 user names fits)
+MAX_LIST_ITEMS: Final = 1000  # items of one list parameter (every item is a bound parameter)
 
 Raw = dict[str, list[str]]
 
 
-def collect(items: Iterable[tuple[str, Any]]) -> Raw:
+def collect(items: Iterable[tuple[str, Any]], where: str = "query") -> Raw:
     """Group parameters by base name, accepting every list form clients send.
 
     ``user[]=a``, ``user[0]=a``, repeated ``user=a`` and ``user=a,b`` all land in ``user``;
-    a JSON array value is taken item by item.
+    a JSON array value is taken item by item (a JSON number as its text, null as empty).
+    ``where`` (query or body) is what an error names when there are too many parameters.
     """
     raw: Raw = {}
+    count = 0
     for key, value in items:
         match = _KEY.match(key)
         name = match.group(1) if match else key
         values = value if isinstance(value, list) else [value]
-        raw.setdefault(name, []).extend("" if v is None else str(v) for v in values)
+        count += len(values)
+        if count > MAX_PARAMETERS:
+            raise InvalidValue(
+                where, f"more than {MAX_PARAMETERS} parameters; the limit is {MAX_PARAMETERS}"
+            )
+        raw.setdefault(name, []).extend(_text(name, v) for v in values)
     return raw
+
+
+def _text(name: str, value: object) -> str:
+    """One parameter value as text: a string, or a JSON number or null."""
+    if isinstance(value, str):
+        text = value
+    elif value is None:
+        text = ""
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+    else:  # never stringified into a filter
+        kind = (
+            "an object"
+            if isinstance(value, dict)
+            else "an array in an array"
+            if isinstance(value, list)
+            else "true or false"
+        )
+        raise InvalidValue(_label(name), f"{kind} in JSON; expected a string or a list of strings")
+    if len(text) > MAX_VALUE_CHARS:
+        raise InvalidValue(
+            _label(name),
+            f"longer than {MAX_VALUE_CHARS} characters; the limit is {MAX_VALUE_CHARS}",
+        )
+    return text
+
+
+def _label(name: str) -> str:
+    """A parameter's name as a message shows it: quoted and cut short unless it is ours."""
+    return name if name in LIST_PARAMS or name in SCALAR_PARAMS else shown(name)
+
+
+def _checked(name: str, value: str) -> str:
+    # No database takes a NUL in text (PostgreSQL refuses it outright): a client's mistake,
+    # caught here, where every value is read, before any store sees it.
+    if "\x00" in value:
+        raise InvalidValue(name, "contains a NUL character")
+    return value
 
 
 def merge(query: Raw, body: Raw) -> Raw:
@@ -94,17 +144,26 @@ def scalar(raw: Raw, name: str) -> str | None:
     values = raw.get(name)
     if not values:
         return None
-    return values[-1].strip()  # like PHP, the last of repeated scalars wins
+    return _checked(name, values[-1].strip())  # like PHP, the last of repeated scalars wins
+
+
+def _exact(raw: Raw, name: str) -> str | None:
+    values = raw.get(name)
+    return _checked(name, values[-1]) if values else None
 
 
 def listed(raw: Raw, name: str) -> tuple[str, ...]:
     """A list parameter's items: comma lists split, blanks dropped, duplicates removed."""
     items: dict[str, None] = {}
     for value in raw.get(name, ()):
-        for item in value.split(","):
+        for item in _checked(name, value).split(","):
             stripped = item.strip()
             if stripped:
                 items[stripped] = None
+                if len(items) > MAX_LIST_ITEMS:
+                    raise InvalidValue(
+                        name, f"more than {MAX_LIST_ITEMS} items; the limit is {MAX_LIST_ITEMS}"
+                    )
     return tuple(items)
 
 
@@ -123,7 +182,9 @@ def response_type(raw: Raw, for_action: str = REPORT) -> str:
     lowered = value.lower()
     allowed = ACTION_TYPES[for_action]
     if lowered not in allowed:
-        raise InvalidValue("responsetype", f"{value!r}; allowed values are {', '.join(allowed)}")
+        raise InvalidValue(
+            "responsetype", f"{shown(value)}; allowed values are {', '.join(allowed)}"
+        )
     return lowered
 
 
@@ -135,7 +196,9 @@ def group_by(raw: Raw) -> tuple[str, ...]:
     allowed = ", ".join(GROUP_KEYS)
     unknown = [k for k in keys if k not in GROUP_KEYS]
     if unknown:
-        raise InvalidValue("groupBy", f"unknown key {unknown[0]!r}; allowed values are {allowed}")
+        raise InvalidValue(
+            "groupBy", f"unknown key {shown(unknown[0])}; allowed values are {allowed}"
+        )
     if len(keys) > MAX_GROUP_KEYS:
         raise InvalidValue("groupBy", f"{len(keys)} keys; a summary is grouped by one or two")
     return keys
@@ -147,7 +210,9 @@ def error_format(raw: Raw) -> str:
 
 
 def credentials(raw: Raw, basic: tuple[str, str] | None) -> tuple[str, str]:
-    user, password = scalar(raw, "goUser"), scalar(raw, "goPass")
+    """The user name and password exactly as sent (not stripped: a blank is part of a
+    password, and ``'ops '`` is not the user ``ops``)."""
+    user, password = _exact(raw, "goUser"), _exact(raw, "goPass")
     if not user and not password and basic is not None:
         return basic
     if not user:
@@ -162,7 +227,7 @@ def tenant_scope(raw: Raw, user: ApiUser) -> tuple[str, ...] | None:
     requested = []
     for value in listed(raw, "tenant"):
         if not TENANT_CODE.match(value):
-            raise InvalidValue("tenant", f"{value!r} is not a 3-character tenant code")
+            raise InvalidValue("tenant", f"{shown(value)} is not a 3-character tenant code")
         requested.append(value.upper())
     requested = list(dict.fromkeys(requested))
     if not user.all_tenants:
@@ -187,11 +252,11 @@ def _date(raw: Raw, name: str) -> date | None:
     if value is None or value == "":
         return None
     if not _DATE.match(value):
-        raise InvalidValue(name, f"{value!r} is not a date of the form YYYY-MM-DD")
+        raise InvalidValue(name, f"{shown(value)} is not a date of the form YYYY-MM-DD")
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidValue(name, f"{value!r} is not a valid date") from None
+        raise InvalidValue(name, f"{shown(value)} is not a valid date") from None
 
 
 def date_range(raw: Raw, clock: ZoneClock, max_span: int, now: float) -> tuple[int, int]:
@@ -216,7 +281,8 @@ def date_range(raw: Raw, clock: ZoneClock, max_span: int, now: float) -> tuple[i
     span = (end_day - start_day).days + 1
     if span > max_span:
         raise InvalidValue("toDate", f"the range spans {span} days; the maximum is {max_span}")
-    return clock.instant(start_day), clock.instant(end_day + timedelta(days=1))
+    # The end is toDate's 24:00 (not the next day's midnight: 9999-12-31 has no next day).
+    return clock.instant(start_day), clock.instant(end_day, 86400)
 
 
 def _fields(raw: Raw) -> tuple[str, ...]:
@@ -227,7 +293,7 @@ def _fields(raw: Raw) -> tuple[str, ...]:
     unknown = [f for f in lowered if f not in ALL_FIELDS]
     if unknown:
         raise InvalidValue(
-            "fields", f"unknown field {unknown[0]!r}; available: {', '.join(ALL_FIELDS)}"
+            "fields", f"unknown field {shown(unknown[0])}; available: {', '.join(ALL_FIELDS)}"
         )
     if len(set(lowered)) != len(lowered):
         raise InvalidValue("fields", "a field is named twice")
@@ -238,8 +304,14 @@ def _limit(raw: Raw) -> int | None:
     value = scalar(raw, "limit")
     if value is None or value == "":
         return None
-    if not value.isdigit() or not 1 <= int(value) <= _LIMIT_MAX:
-        raise InvalidValue("limit", f"{value!r}; expected a whole number from 1 to {_LIMIT_MAX}")
+    # ASCII digits, and few of them: int() also reads other scripts' digits, and refuses
+    # more than 4,300 digits with an error of its own.
+    if not (value.isascii() and value.isdigit() and len(value) <= 7) or not (
+        1 <= int(value) <= _LIMIT_MAX
+    ):
+        raise InvalidValue(
+            "limit", f"{shown(value)}; expected a whole number from 1 to {_LIMIT_MAX}"
+        )
     return int(value)
 
 
@@ -250,7 +322,7 @@ def _tz(raw: Raw, default: ZoneInfo) -> ZoneInfo:
     try:
         return zone(value)
     except ValueError:
-        raise InvalidValue("tz", f"{value!r} is not an IANA time-zone name") from None
+        raise InvalidValue("tz", f"{shown(value)} is not an IANA time-zone name") from None
 
 
 def _call_types(raw: Raw) -> tuple[str, ...]:
@@ -258,7 +330,7 @@ def _call_types(raw: Raw) -> tuple[str, ...]:
     for value in values:
         if value not in CALL_TYPES:
             raise InvalidValue(
-                "call_type", f"{value!r}; allowed values are {', '.join(CALL_TYPES)}"
+                "call_type", f"{shown(value)}; allowed values are {', '.join(CALL_TYPES)}"
             )
     return values
 
@@ -277,7 +349,7 @@ def _warnings(raw: Raw, for_action: str) -> list[str]:
     warnings = []
     for name in sorted(raw):
         if name not in LIST_PARAMS and name not in SCALAR_PARAMS:
-            warnings.append(f"ignored unknown parameter {name!r}")
+            warnings.append(f"ignored unknown parameter {shown(name)}")
         elif _ONLY_FOR.get(name, for_action) != for_action:
             warnings.append(f"ignored parameter {name!r}: it is for {_ONLY_FOR[name]} only")
     return warnings
@@ -294,16 +366,16 @@ def build_request(
     report = action == REPORT
     order = (scalar(raw, "order") or "desc").lower() if report else "desc"
     if order not in ("asc", "desc"):
-        raise InvalidValue("order", f"{order!r}; allowed values are asc, desc")
+        raise InvalidValue("order", f"{shown(order)}; allowed values are asc, desc")
     updated = scalar(raw, "updatedSince")
     updated_since = None
     if updated:
         if not _STAMP.match(updated):
-            raise InvalidValue("updatedSince", f"{updated!r}; expected YYYY-MM-DD HH:MM:SS")
+            raise InvalidValue("updatedSince", f"{shown(updated)}; expected YYYY-MM-DD HH:MM:SS")
         try:
             updated_since = clock.from_text(updated)
         except ValueError:
-            raise InvalidValue("updatedSince", f"{updated!r} is not a valid time") from None
+            raise InvalidValue("updatedSince", f"{shown(updated)} is not a valid time") from None
     cursor_text = scalar(raw, "cursor")
     return ReportRequest(
         start_ts=start,
@@ -367,7 +439,7 @@ def describe(request: ReportRequest) -> dict[str, Any]:
 
 def from_mapping(values: Mapping[str, Any]) -> Raw:
     """A JSON request body (an object) as raw parameters."""
-    return collect(values.items())
+    return collect(values.items(), "body")
 
 
 CSV_FORMULAS: Final = ("keep", "neutralize")
@@ -379,6 +451,6 @@ def csv_formulas(raw: Raw) -> bool:
     value = (scalar(raw, "csvFormulas") or "keep").lower()
     if value not in CSV_FORMULAS:
         raise InvalidValue(
-            "csvFormulas", f"{value!r}; allowed values are {', '.join(CSV_FORMULAS)}"
+            "csvFormulas", f"{shown(value)}; allowed values are {', '.join(CSV_FORMULAS)}"
         )
     return value == "neutralize"

@@ -228,6 +228,13 @@ class Settings:
         366,
         "Longest date range one request may ask for, in days (inclusive).",
     )
+    max_body_bytes = Setting(
+        _positive_int,
+        1_048_576,
+        "Largest request body accepted, in bytes (by its Content-Length and while it is read); "
+        "a larger one is refused with HTTP 413 before anything of it is parsed.",
+        metavar="BYTES",
+    )
     http_200 = Setting(
         _bool,
         False,
@@ -244,6 +251,46 @@ class Settings:
         "Failed logins from one client address within the window before it is throttled.",
     )
     login_window = Setting(_positive_int, 900, "Window of the failed-login throttle, in seconds.")
+    limits_url = Setting(
+        str,
+        "",
+        "Where failed logins and per-user request counts are kept: empty for this process "
+        "(agentcdr serve then shares a file of its own among its workers), sqlite:///PATH for "
+        "every process using that file, or redis://HOST:PORT/DB for every host (the [redis] "
+        "extra).",
+        metavar="URL",
+        secret=True,
+    )
+    user_requests_per_minute = Setting(
+        _whole_number(0),
+        0,
+        "Requests one API user may make per minute (over it: 10429 with Retry-After); 0 means "
+        "no limit.",
+    )
+    user_concurrent_reports = Setting(
+        _positive_int,
+        8,
+        "Reports (and summaries) one API user may have running at once in a worker process; "
+        "one more is refused at once with 10429.",
+    )
+    worker_concurrent_reports = Setting(
+        _positive_int,
+        16,
+        "Reports (and summaries) a worker process runs at once, from query to last byte; one "
+        "more is refused at once with 10429. Bounds a worker's memory.",
+    )
+    send_timeout = Setting(
+        _positive_int,
+        30,
+        "Seconds a streamed report waits for the client to take the next chunk; past it the "
+        "report is cut and its database connection given back.",
+    )
+    pool_timeout = Setting(
+        _positive_int,
+        5,
+        "Seconds a request waits for a database connection of the pool (PostgreSQL, MariaDB); "
+        "past it the answer is 10007 (HTTP 503).",
+    )
     credential_cache_ttl = Setting(
         _whole_number(0),
         60,

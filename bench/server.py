@@ -125,7 +125,14 @@ class Server:
         self._workers: list[int] = []
 
     def __enter__(self) -> Server:
-        env = {**self.store.env(), "AGENTCDR_ACCESS_LOG": str(self.access_log)}
+        env = {
+            **self.store.env(),
+            "AGENTCDR_ACCESS_LOG": str(self.access_log),
+            # The load test's one user at 32 connections measures throughput, not the limits
+            # on reports in flight (docs/api.md, "Limits"), which would refuse some.
+            "AGENTCDR_USER_CONCURRENT_REPORTS": "64",
+            "AGENTCDR_WORKER_CONCURRENT_REPORTS": "64",
+        }
         argv = [*AGENTCDR, "--db", self.store.url, "serve", "--host", "127.0.0.1"]
         argv += ["--port", str(self.port), "--workers", str(self.workers)]
         with self.log.open("wb") as log:

@@ -118,7 +118,7 @@ def test_scope_and_credential_errors_from_the_real_server(remote_db: str) -> Non
                 await collect(client.agent_cdr(from_date=FIRST, to_date=FIRST))
         async with await in_process(remote_db) as client:
             with pytest.raises(InvalidRequest) as bad:
-                await collect(client.agent_cdr(from_date=FIRST, to_date=FIRST, tenants=["ABCD"]))
+                await collect(client.agent_cdr(from_date=FIRST, to_date=FIRST, call_types=["FAX"]))
             assert bad.value.code == "41004"
 
     asyncio.run(go())

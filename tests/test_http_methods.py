@@ -65,10 +65,6 @@ def test_head_answers_like_get_without_the_body(
     if path == "/metrics":  # the counts moved on with the GET
         get.headers.pop("content-length", None)
         head.headers.pop("content-length", None)
-    if query and query["responsetype"] == "xlsx":  # each workbook is a new file
-        for answer in (get, head):
-            answer.headers.pop("etag")
-            answer.headers.pop("last-modified")
     same_headers(get, head)
     assert get.body
     assert head.chunks == []

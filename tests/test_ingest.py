@@ -562,3 +562,36 @@ def test_progress_bar_on_a_terminal(sqlite_url: str, tmp_path: Path) -> None:
     assert done.stdout.startswith(f"{path}: 1 rows: 1 inserted".encode())
     assert b"100%" in shown
     assert str(path).encode() in shown
+
+
+def _calls_in(url: str) -> int:
+    from agentcdr.store import open_call_store
+
+    async def run() -> int:
+        store = open_call_store(url)
+        await store.open()
+        try:
+            return await store.count_calls()
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("field", ["disposition", "user", "loan_number"])
+def test_a_nul_byte_is_a_one_line_error_and_nothing_is_committed(
+    store_url: str, tmp_path: Path, field: str
+) -> None:
+    """On every store (PostgreSQL refuses NUL in text outright): after a first batch was
+    written, the file is refused in one line and none of it stays."""
+    column = HEADER.split(",").index(field)
+    bad = GOOD.split(",")
+    bad[column] = bad[column][:3] + "\x00" + bad[column][3:]
+    rows = [GOOD.replace("3333333", str(4_000_000 + n)) for n in range(6000)]
+    path = write(tmp_path / "nul.csv", HEADER, *rows, ",".join(bad))
+    result = cli(store_url, "import", str(path))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"agentcdr: error: {path}:6002: field {field}: contains a NUL character\n"
+    )
+    assert _calls_in(store_url) == 0

@@ -169,6 +169,6 @@ def test_a_multipart_body_without_its_boundary_is_refused(sqlite_api: ApiHarness
     assert response.json() == {
         "result": "error",
         "code": "41004",
-        "message": "Invalid value for body: the form body cannot be read: "
+        "message": "Invalid value for body: the form cannot be read: "
         "Missing boundary in multipart.",
     }

@@ -98,3 +98,28 @@ def test_bad_setting_fails_at_start_naming_the_key(seeded: str) -> None:
     assert out.stderr == (
         "agentcdr: error: setting workers (AGENTCDR_WORKERS): expected a whole number, got 'zero'\n"
     )
+
+
+def test_an_excel_report_over_a_real_server_is_a_workbook(seeded: str, tmp_path: Path) -> None:
+    """granian sends a file response by its path after the app returns: the workbook must
+    still be there then (it was removed first, and the answer was 404 Not found)."""
+    import openpyxl
+
+    with serve(seeded, tmp_path) as base:
+        response = httpx.post(
+            f"{base}/goAPIv2/goReports/goAPI.php",
+            data={
+                "goAction": "agent_cdr",
+                "goUser": "admin",
+                "goPass": PASSWORD,
+                "responsetype": "xlsx",
+                "fromDate": "2025-05-13",
+                "toDate": "2025-05-13",
+            },
+        )
+    assert response.status_code == 200
+    assert int(response.headers["content-length"]) == len(response.content)
+    (tmp_path / "report.xlsx").write_bytes(response.content)
+    sheet = openpyxl.load_workbook(tmp_path / "report.xlsx").active
+    assert sheet is not None
+    assert sheet.max_row == 7  # the header row and the day's six calls

@@ -85,6 +85,23 @@ def metrics_directory() -> Iterator[Path]:
             shutil.rmtree(directory, ignore_errors=True)
 
 
+@contextmanager
+def shared_limits(settings: Settings) -> Iterator[None]:
+    """Without ``limits_url``, the login throttle and the rate limit count in one SQLite file
+    that all the workers share (a new temporary one, removed at exit), so that their limits
+    hold for the host, not for each worker."""
+    if settings.limits_url:
+        yield
+        return
+    shared = Path(tempfile.mkdtemp(prefix="agentcdr-limits-"))
+    os.environ[Settings.limits_url.env] = f"sqlite:///{shared / 'limits.db'}"
+    try:
+        yield
+    finally:
+        os.environ.pop(Settings.limits_url.env, None)
+        shutil.rmtree(shared, ignore_errors=True)
+
+
 @click.command()
 @server_options
 @store_options
@@ -95,15 +112,16 @@ def serve(ctx: click.Context) -> None:
     with metrics_directory():
         asyncio.run(_check_store(settings))
         address = check_address(settings.host, settings.port)
-        _serve(settings, address)
+        # Workers are separate processes that build the app from the environment.
+        os.environ.update(settings.environ())
+        with shared_limits(settings):
+            _serve(settings, address)
 
 
 def _serve(settings: Settings, address: str) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 
-    # Workers are separate processes that build the app from the environment.
-    os.environ.update(settings.environ())
     click.echo(
         f"agentcdr: serving on http://{settings.host}:{settings.port} "
         f"({settings.workers} worker(s), time zone {settings.tz})",

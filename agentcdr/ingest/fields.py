@@ -13,6 +13,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.clock import ZoneClock, clock_seconds
+from agentcdr.errors import shown
 from agentcdr.records import (
     CALL_TYPES,
     COLUMNS,
@@ -47,11 +48,6 @@ class BadValue(Exception):
         super().__init__(f"{field}: {detail}")
         self.field = field
         self.detail = detail
-
-
-def shown(value: str, width: int = 40) -> str:
-    """A value quoted for an error message, cut short when long."""
-    return repr(value if len(value) <= width else value[:width] + "…")
 
 
 def _call_type(text: str) -> str:
@@ -107,8 +103,12 @@ def _clock_duration(text: str) -> int:
     return seconds
 
 
-def _too_long(values: Mapping[str, str]) -> None:
+def _unstorable(values: Mapping[str, str]) -> None:
+    """Raises for the first value no store can keep: too long, or holding a NUL (which
+    PostgreSQL refuses in text and the others would keep as a cut-short string in places)."""
     for field, value in values.items():
+        if "\x00" in value:
+            raise BadValue(field, "contains a NUL character")
         if len(value) > LIMITS[field]:
             raise BadValue(field, f"is longer than {LIMITS[field]} characters")
 
@@ -201,8 +201,9 @@ def record_builder(  # noqa: PLR0915
             or len(term) > w_term
             or len(campaign) > w_campaign
             or len(profile) > w_profile
+            or "\x00" in user + call_id + disposition + phone + loan + term + campaign + profile
         ):
-            _too_long(
+            _unstorable(
                 {
                     "user": user,
                     "call_id": call_id,

@@ -23,6 +23,7 @@ def open_call_store(
     does not exist instead of creating an empty one.
     """
     timeout = settings.statement_timeout if settings else 600
+    pool_timeout = settings.pool_timeout if settings else 5
     scheme = url.split("://", 1)[0].lower()
     if scheme == "sqlite":
         from agentcdr.store.sql.sqlite import SQLiteStore
@@ -33,13 +34,13 @@ def open_call_store(
             from agentcdr.store.sql.postgres import PostgresStore
         except ImportError as exc:
             raise _missing_driver("asyncpg", "postgres") from exc
-        return PostgresStore(url, statement_timeout=timeout)
+        return PostgresStore(url, statement_timeout=timeout, pool_timeout=pool_timeout)
     if scheme in ("mysql", "mariadb"):
         try:
             from agentcdr.store.sql.mariadb import MySQLStore
         except ImportError as exc:
             raise _missing_driver("asyncmy", "mysql") from exc
-        return MySQLStore(url, statement_timeout=timeout)
+        return MySQLStore(url, statement_timeout=timeout, pool_timeout=pool_timeout)
     if scheme in ("vicidial+mysql", "vicidial+mariadb"):
         try:
             from agentcdr.store.vicidial.store import VicidialStore

@@ -89,9 +89,16 @@ def read_only_session(flavour: Flavour) -> str:
     return "tx_read_only = 1" if flavour == "mariadb" else "transaction_read_only = 1"
 
 
+async def connect(url: str) -> Connection:
+    """One connection outside any pool, autocommit on."""
+    return await asyncmy.connect(
+        **{"connect_timeout": 10, "autocommit": True, **mysql_connect_kwargs(url)}
+    )
+
+
 async def probe_flavour(url: str) -> Flavour:
     """The server's flavour, from one short connection."""
-    conn = await asyncmy.connect(**{"connect_timeout": 10, **mysql_connect_kwargs(url)})
+    conn = await connect(url)
     try:
         return flavour_of(conn)
     finally:
@@ -120,9 +127,18 @@ def pool_use(pool: Any) -> PoolUse | None:
     return PoolUse(open=pool.size, in_use=pool.size - pool.freesize)
 
 
+# How long closing a pool waits for connections still lent out (a report being cut short)
+# before it closes them: a shutdown never waits forever on a connection nobody gives back.
+_CLOSE_WAIT_SECONDS: Final = 10.0
+
+
 async def close_pool(pool: Any) -> None:
     pool.close()
-    await pool.wait_closed()
+    try:
+        await asyncio.wait_for(pool.wait_closed(), _CLOSE_WAIT_SECONDS)
+    except TimeoutError:
+        pool.terminate()
+        await pool.wait_closed()
 
 
 def discard(pool: Any, conn: Connection) -> None:

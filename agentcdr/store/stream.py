@@ -117,14 +117,19 @@ class BatchStream:
 
     async def aclose(self) -> None:
         if self._pending is not None:
-            # Stopped early (a client gone, an error): the read in flight is abandoned
-            # before the connection is given back, never left running on it.
             pending, self._pending = self._pending, None
-            pending.cancel()
-            await asyncio.wait([pending])  # without raising the abandoned read's error
-            if not pending.cancelled():
-                pending.exception()  # retrieved: not an unhandled error
-            self._done = False
+            if pending.done() and not pending.cancelled() and pending.exception() is None:
+                # The read ahead had finished: a short batch was the last one (a page that
+                # stopped at its limit), and the connection is as good as after a full read.
+                self._done = len(pending.result()) < self._chunk_rows
+            else:
+                # Stopped early (a client gone, an error): the read in flight is abandoned
+                # before the connection is given back, never left running on it.
+                pending.cancel()
+                await asyncio.wait([pending])  # without raising the abandoned read's error
+                if not pending.cancelled():
+                    pending.exception()  # retrieved: not an unhandled error
+                self._done = False
         if self._source is not None:
             source, self._source = self._source, None
             await source.release(self._done)

@@ -5,7 +5,9 @@ replaced by ``***`` (GET requests carry ``goPass`` in the URL), and never any he
 It is text (``client user "METHOD path" status bytes time rid=…``), or with the
 ``access_log_format`` setting ``json``, one JSON object a line with the same facts for log
 shippers: ``time`` (UTC, ISO 8601), ``client``, ``user``, ``method``, ``path``, ``status``,
-``bytes`` (of the body as sent), ``duration_ms`` and ``request_id``.
+``bytes`` (of the body as sent), ``duration_ms`` and ``request_id``. Every text field is
+escaped (``escape``; JSON escapes its own): a request cannot write a line end, a quote or a
+terminal's escape sequence into the log, so no request forges a line of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ from agentcdr.errors import ConfigError
 
 SECRET_PARAMS: Final = frozenset({"gopass", "log_pass", "pass", "password"})
 log = logging.getLogger("agentcdr.access")
+
+
+def _escaped(char: str) -> str:
+    return "\\x22" if char == '"' else char.encode("unicode_escape").decode("ascii")
+
+
+def escape(field: str) -> str:
+    """A field as the log writes it: a double quote, a backslash and every character that
+    is not printable (line ends, U+2028, ESC of ANSI sequences) as a backslash escape."""
+    if field.isprintable() and '"' not in field and "\\" not in field:
+        return field
+    return "".join(c if c.isprintable() and c not in '"\\' else _escaped(c) for c in field)
 
 
 def redact_query(query: str) -> str:
@@ -91,7 +105,7 @@ class AccessLog:
                 query = redact_query(scope.get("query_string", b"").decode("latin-1"))
                 client = scope.get("client") or ("-", 0)
                 entry = _Entry(
-                    client=client[0],
+                    client=str(client[0]),
                     user=scope["state"].get("api_user"),
                     method=scope["method"],
                     path=scope["path"] + (f"?{query}" if query else ""),
@@ -116,10 +130,8 @@ class _Entry:
 
 
 def _text_line(e: _Entry) -> str:
-    return (
-        f'{e.client} {e.user or "-"} "{e.method} {e.path}" {e.status} {e.sent} {e.ms:.1f}ms '
-        f"rid={e.request_id}"
-    )
+    client, user, method, path = (escape(f) for f in (e.client, e.user or "-", e.method, e.path))
+    return f'{client} {user} "{method} {path}" {e.status} {e.sent} {e.ms:.1f}ms rid={e.request_id}'
 
 
 def _json_line(e: _Entry) -> str:

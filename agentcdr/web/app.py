@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import orjson
@@ -11,24 +12,28 @@ from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentcdr.auth import Authenticator, Throttle
+from agentcdr.counts import Counts, open_counts
 from agentcdr.encoders import MEDIA_TYPES
 from agentcdr.errors import ConfigError, DatabaseUnavailable
+from agentcdr.limits import Limits
 from agentcdr.settings import Settings, mask_url
 from agentcdr.store import open_call_store, user_store_of
 from agentcdr.store.base import CallStore, LoginSource, UserStore
 from agentcdr.web import accesslog, metrics, openapi
 from agentcdr.web.api import Api
+from agentcdr.web.bounds import RequestBounds
 from agentcdr.web.compression import Compress
 from agentcdr.web.cors import Cors
 from agentcdr.web.head import HeadAsGet
 
+log = logging.getLogger("agentcdr.api")
+
 API_PATH = "/goAPIv2/goReports/goAPI.php"
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 STATIC = Path(__file__).parent / "static"
 # The page runs its own module scripts only (no inline script, nothing from elsewhere) and
 # may not be framed.
@@ -56,14 +61,11 @@ def create_app(
     call_store = (
         store if store is not None else open_call_store(settings.db, settings, create=create_store)
     )
-    throttle = Throttle(
-        settings.login_max_user_failures, settings.login_max_addr_failures, settings.login_window
-    )
+    counts = open_counts(settings.limits_url)
     users_store, user_store, external = _user_sources(call_store, settings)
     if users is not None:
         user_store = users
-    auth = Authenticator(user_store, throttle, settings.credential_cache_ttl, external)
-    api = Api(settings, call_store, auth)
+    api = _api(settings, call_store, counts, user_store, external)
 
     async def healthz(request: Request) -> Response:
         # Liveness: the process answers. No store query, so that a database outage does not
@@ -73,7 +75,8 @@ def create_app(
     async def readyz(request: Request) -> Response:
         try:
             await call_store.ping()
-        except DatabaseUnavailable:
+        except DatabaseUnavailable as exc:
+            log.warning("request %s: /readyz 503: %s", request.state.request_id, exc.message)
             return _status("unavailable", 503)
         return _status("ok")
 
@@ -111,10 +114,11 @@ def create_app(
                 await users_store.close()
             if owned:
                 await call_store.close()
+            await counts.close()
 
     accesslog.configure(settings.access_log)
     routes = [
-        Route(API_PATH, api.handle, methods=ALL_METHODS),
+        Route(API_PATH, EveryMethod(api.handle)),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/openapi.json", openapi_json),
@@ -129,7 +133,9 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.api = api
     # Outermost last: the access log and the metrics see every answer as sent; HEAD runs
-    # everything below as a GET; compression works on the body the app makes.
+    # everything below as a GET; compression works on the body the app makes; a request
+    # line or headers over the bounds get the error body before anything else runs.
+    app.add_middleware(RequestBounds)
     app.add_middleware(Compress)
     app.add_middleware(Cors, settings.origins)
     app.add_middleware(SecurityHeaders)
@@ -146,6 +152,44 @@ def _status(status: str, code: int = 200) -> Response:
         media_type=MEDIA_TYPES["json"],
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _api(
+    settings: Settings,
+    store: CallStore,
+    counts: Counts,
+    users: UserStore | None,
+    external: LoginSource | None,
+) -> Api:
+    """The endpoint with its login check and its limits, counting in ``counts`` (shared by
+    the workers of a host, or the hosts of a Redis server)."""
+    throttle = Throttle(
+        settings.login_max_user_failures,
+        settings.login_max_addr_failures,
+        settings.login_window,
+        counts,
+    )
+    limits = Limits(
+        counts,
+        settings.user_requests_per_minute,
+        settings.user_concurrent_reports,
+        settings.worker_concurrent_reports,
+        observer=metrics.count_limit,
+    )
+    auth = Authenticator(users, throttle, settings.credential_cache_ttl, external)
+    return Api(settings, store, auth, limits)
+
+
+class EveryMethod:
+    """An endpoint that sees every method (TRACE, CONNECT and unknown ones included), so that
+    the API answers each with its own error body: starlette's router would answer a method
+    outside a route's list with a plain-text 405 of its own."""
+
+    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = request_response(handle)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

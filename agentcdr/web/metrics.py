@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 from prometheus_client.exposition import choose_encoder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentcdr.errors import ApiError, BadCredentials, DatabaseUnavailable, TooManyRequests
+from agentcdr.errors import ApiError, BadCredentials, DatabaseUnavailable
 from agentcdr.store.base import CallStore
 
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
@@ -53,8 +53,14 @@ LOGIN_FAILURES = Counter(
 )
 RATE_LIMITED = Counter(
     "agentcdr_rate_limited_requests",
-    "Requests refused with 429, by the limit that refused them (login: the failed-login throttle).",
+    "Requests refused with 429, by the limit that refused them: login (the failed-login "
+    "throttle), user_rate (requests per user per minute), user_reports and worker_reports "
+    "(reports at once).",
     ["limit"],
+)
+SLOW_CLIENTS_CUT = Counter(
+    "agentcdr_slow_client_reports_cut",
+    "Streamed reports cut because the client took nothing for send_timeout seconds.",
 )
 DATABASE_ERRORS = Counter(
     "agentcdr_database_errors",
@@ -93,13 +99,29 @@ def endpoint(path: str, api_path: str) -> str:
 
 
 def count_error(error: ApiError) -> None:
-    """The error answers that the metrics single out."""
+    """The error answers that the metrics single out (429s are counted by ``count_limit``,
+    which knows the limit)."""
     if isinstance(error, BadCredentials):
         LOGIN_FAILURES.inc()
-    elif isinstance(error, TooManyRequests):
-        RATE_LIMITED.labels("login").inc()
     elif isinstance(error, DatabaseUnavailable):
         DATABASE_ERRORS.inc()
+
+
+# ``limits.Limits`` events -> the ``limit`` label of RATE_LIMITED.
+_LIMITS: Final = {
+    "login_throttled": "login",
+    "rate_limited": "user_rate",
+    "user_busy": "user_reports",
+    "worker_busy": "worker_reports",
+}
+
+
+def count_limit(event: str) -> None:
+    """What a limit refused (``limits.Limits``' observer), or a report it cut."""
+    if event == "slow_client_cut":
+        SLOW_CLIENTS_CUT.inc()
+    else:
+        RATE_LIMITED.labels(_LIMITS[event]).inc()
 
 
 # The labelled series, looked up once per label values: ``labels()`` checks and locks on

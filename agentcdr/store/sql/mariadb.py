@@ -184,9 +184,12 @@ class MySQLStore(ServerStore):
     dialect = MYSQL
     connection_errors = mysql.CONNECTION_ERRORS
     duplicate_errors = mysql.DUPLICATE_ERRORS
+    driver_errors = mysql.DRIVER_ERRORS
 
-    def __init__(self, url: str, statement_timeout: float = 600.0) -> None:
-        super().__init__(url, statement_timeout)
+    def __init__(
+        self, url: str, statement_timeout: float = 600.0, pool_timeout: float = 5.0
+    ) -> None:
+        super().__init__(url, statement_timeout, pool_timeout)
         self._hooks = QueryHooks()
 
     async def _connect(self) -> None:
@@ -213,12 +216,22 @@ class MySQLStore(ServerStore):
                 await cursor.fetchall()
 
     async def close(self) -> None:
+        await self._drop_health()
         pool, self._pool = self._pool, None
         if pool is not None:
             await mysql.close_pool(pool)
 
     def pool_use(self) -> PoolUse | None:
         return mysql.pool_use(self._pool)
+
+    async def _connect_one(self) -> Any:
+        return await mysql.connect(self.url)
+
+    async def _ping_on(self, conn: Any) -> None:
+        await mysql.fetch_all(conn, "SELECT 1 FROM schema_migrations LIMIT 1")
+
+    async def _close_one(self, conn: Any) -> None:
+        conn.close()
 
     async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.connection() as conn, conn.cursor() as cursor:

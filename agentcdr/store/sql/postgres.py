@@ -56,8 +56,15 @@ UPSERT: Final = (
 )
 
 
-# What a failing report step can raise: server errors, driver errors, socket errors.
-_DB_ERRORS: Final = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# What a failing report step can raise: server errors, driver errors (a connection whose
+# protocol was left mid-operation, by a cancelled read on a killed session, included),
+# socket errors.
+_DB_ERRORS: Final = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -78,6 +85,16 @@ async def _give_back(pool: Any, conn: Any) -> None:
     finally:
         # Pool.release is shielded from cancellation: the connection goes back even when the
         # client went away mid-report.
+        await pool.release(conn)
+
+
+async def _throw_away(pool: Any, conn: Any) -> None:
+    """Closes a pooled connection in an unknown state and gives it back (the pool opens a
+    new one when needed). A connection the server dropped may already be back in the pool:
+    then there is nothing left to do."""
+    with suppress(asyncpg.InterfaceError):
+        conn.terminate()
+    with suppress(asyncpg.InterfaceError):
         await pool.release(conn)
 
 
@@ -106,7 +123,12 @@ class _PostgresRows:
             raise DatabaseUnavailable(_describe(exc)) from exc
 
     async def release(self, exhausted: bool) -> None:
-        # Rolling back closes the portal, finished or not.
+        if not exhausted:
+            # Stopped mid-report (a client gone, a cut, a failure): the connection may still
+            # be busy with a read that was cancelled; it is not handed to anyone again.
+            await _throw_away(self._pool, self._conn)
+            return
+        # Rolling back ends the read-only transaction and closes the portal.
         with suppress(*_DB_ERRORS):
             await _give_back(self._pool, self._conn)
 
@@ -151,6 +173,7 @@ class PostgresStore(ServerStore):
         OSError,
         asyncpg.PostgresConnectionError,
         asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
         asyncpg.CannotConnectNowError,
         asyncpg.TooManyConnectionsError,
         asyncpg.InvalidAuthorizationSpecificationError,
@@ -158,6 +181,7 @@ class PostgresStore(ServerStore):
         asyncpg.exceptions.OperatorInterventionError,
     )
     duplicate_errors = (asyncpg.UniqueViolationError,)
+    driver_errors = _DB_ERRORS
 
     async def _connect(self) -> None:
         self._pool = await asyncpg.create_pool(
@@ -187,6 +211,7 @@ class PostgresStore(ServerStore):
                 await migrate(_MigrationSession(conn), POSTGRESQL)
 
     async def close(self) -> None:
+        await self._drop_health()
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
@@ -196,6 +221,17 @@ class PostgresStore(ServerStore):
         if pool is None:
             return None
         return PoolUse(open=pool.get_size(), in_use=pool.get_size() - pool.get_idle_size())
+
+    async def _connect_one(self) -> Any:
+        return await asyncpg.connect(
+            server_settings={"application_name": "agentcdr"}, **postgres_connect_kwargs(self.url)
+        )
+
+    async def _ping_on(self, conn: Any) -> None:
+        await conn.fetchval("SELECT 1 FROM schema_migrations LIMIT 1")
+
+    async def _close_one(self, conn: Any) -> None:
+        await conn.close(timeout=2)
 
     async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         async with self.connection() as conn:
@@ -247,5 +283,4 @@ class PostgresStore(ServerStore):
         )
 
     async def _discard(self, conn: Any) -> None:
-        conn.terminate()
-        await self._live_pool().release(conn)
+        await _throw_away(self._live_pool(), conn)

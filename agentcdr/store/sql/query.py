@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from agentcdr.errors import InvalidValue
+from agentcdr.paging import NOT_A_CURSOR
 from agentcdr.records import COLUMN, ReportRequest
 from agentcdr.store.sql.rows import SELECT_COLUMNS
 from agentcdr.store.sql.schema import Dialect
@@ -96,6 +98,9 @@ def report_query(
     desc = request.order == "desc"
     cursor = request.cursor
     lower_op, lower, upper_op, upper = ">=", request.start_ts, "<", request.end_ts
+    if cursor is not None and type(cursor.id) is not int:
+        # agentcdr's own ids are integers (a text id is the VICIdial adapter's).
+        raise InvalidValue("cursor", NOT_A_CURSOR)
     if cursor is not None:
         # The cursor's time replaces the range bound on its side, so that every database
         # scans the index from the cursor on instead of from the range's start: deep pages

@@ -8,6 +8,7 @@ SQLite reference store does by construction.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -88,6 +89,8 @@ class BatchWriter(ABC):
         return self._counts
 
 
+NO_CONNECTION: Final = "No database connection is free; try again later"
+
 # Where information_schema finds the store's own tables.
 _CURRENT_SCHEMA: Final = {"postgresql": "current_schema()", "mysql": "DATABASE()"}
 
@@ -100,16 +103,25 @@ class ServerStore(ABC):
     dialect: ClassVar[Dialect]
     # Driver exceptions meaning the server cannot be reached or the connection was lost.
     connection_errors: ClassVar[tuple[type[BaseException], ...]]
+    # Any error of the driver (a failed statement included).
+    driver_errors: ClassVar[tuple[type[BaseException], ...]]
     # Driver exceptions of a duplicate unique key.
     duplicate_errors: ClassVar[tuple[type[BaseException], ...]]
 
-    def __init__(self, url: str, statement_timeout: float = 600.0) -> None:
+    def __init__(
+        self, url: str, statement_timeout: float = 600.0, pool_timeout: float = 5.0
+    ) -> None:
         self.url = url
         self.server: ServerURL = parse_server_url(url)
         self.statement_timeout = statement_timeout
+        self.pool_timeout = pool_timeout
         self.users = SQLUsers(self)
         self.imports = SQLImports(self)
         self._pool: Any = None
+        # /healthz's own connection, outside the pool: reports holding every pooled
+        # connection (slow clients) must not make the server look down.
+        self._health: Any = None
+        self._health_lock = asyncio.Lock()
 
     # -- driver hooks ----------------------------------------------------------------------
     @abstractmethod
@@ -158,6 +170,17 @@ class ServerStore(ABC):
     async def _discard(self, conn: Any) -> None:
         """Give back a connection in an unknown state (the pool must not reuse it as is)."""
 
+    @abstractmethod
+    async def _connect_one(self) -> Any:
+        """A connection of its own, outside the pool (for ``ping``)."""
+
+    @abstractmethod
+    async def _ping_on(self, conn: Any) -> None:
+        """Read ``schema_migrations`` on ``conn``."""
+
+    @abstractmethod
+    async def _close_one(self, conn: Any) -> None: ...
+
     # -- shared behaviour ------------------------------------------------------------------
     def _live_pool(self) -> Any:
         if self._pool is None:
@@ -190,13 +213,26 @@ class ServerStore(ABC):
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         """A pooled connection for one of our own short statements."""
-        with self.reachable():
-            async with self._live_pool().acquire() as conn:
+        conn = await self._acquire()
+        try:
+            with self.reachable():
                 yield conn
+        except BaseException:
+            # A statement that failed may leave the connection in any state (a session the
+            # server killed, a protocol mid-operation): it is not reused.
+            await self._discard(conn)
+            raise
+        await self._live_pool().release(conn)
 
     async def _acquire(self) -> Any:
+        """A pooled connection, or ``DatabaseUnavailable`` when none is free within
+        ``pool_timeout`` seconds (a quick 503 rather than a queue without end)."""
         with self.reachable():
-            return await self._live_pool().acquire()
+            try:
+                async with asyncio.timeout(self.pool_timeout):
+                    return await self._live_pool().acquire()
+            except TimeoutError:
+                raise DatabaseUnavailable(NO_CONNECTION) from None
 
     async def open(self) -> None:
         try:
@@ -230,7 +266,36 @@ class ServerStore(ABC):
         return int(rows[0][0])
 
     async def ping(self) -> None:
-        await self.fetch_rows("SELECT 1 FROM schema_migrations LIMIT 1")
+        """One read on the health connection (made again after a failure), within
+        ``pool_timeout``: never waits for the report pool."""
+        failures: tuple[type[BaseException], ...] = (
+            TimeoutError,
+            *self.connection_errors,
+            *self.driver_errors,
+        )
+        try:
+            async with asyncio.timeout(self.pool_timeout), self._health_lock:
+                for fresh in (self._health is None, True):
+                    if fresh:
+                        await self._drop_health()
+                        self._health = await self._connect_one()
+                    try:
+                        await self._ping_on(self._health)
+                        return
+                    except failures:
+                        # A connection the server dropped (a restart, a killed session) is
+                        # no outage: one more try on a new one decides.
+                        if fresh:
+                            raise
+        except failures as exc:
+            await self._drop_health()
+            raise DatabaseUnavailable() from exc
+
+    async def _drop_health(self) -> None:
+        conn, self._health = self._health, None
+        if conn is not None:
+            with suppress(Exception):
+                await self._close_one(conn)
 
     async def count_calls(self) -> int:
         return int((await self.fetch_rows("SELECT COUNT(*) FROM calls"))[0][0])

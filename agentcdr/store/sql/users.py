@@ -89,8 +89,10 @@ class SQLUsers:
         self._sql = UserSQL(store.dialect)
 
     async def get_user(self, name: str) -> ApiUser | None:
+        """The user of exactly this name: MariaDB's collations compare with trailing spaces
+        ignored (PAD SPACE), so ``'ops '`` would otherwise find ``ops``."""
         rows = await self._store.fetch_rows(self._sql.get, (name,))
-        return user_from_row(rows[0]) if rows else None
+        return next((user_from_row(r) for r in rows if r[0] == name), None)
 
     async def list_users(self) -> list[ApiUser]:
         return [user_from_row(r) for r in await self._store.fetch_rows(self._sql.list)]

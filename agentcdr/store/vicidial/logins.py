@@ -109,7 +109,9 @@ class VicidialLogins:
         async with store.read() as conn:
             users = await store.fetch_all(_USER_SQL, (name,), conn)
             system = await store.fetch_all(HASHING_SQL, (), conn)
-        user = users[0] if users else None
+        # The dialer's collation compares loosely (case, trailing spaces): only the user of
+        # exactly this name may log in with it.
+        user = next((u for u in users if u[0] == name), None)
         if not await asyncio.to_thread(
             _password_matches, password, user, system[0] if system else None
         ):
