@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Final, cast
 
 from agentcdr.records import COLUMNS, CallRecord
+from agentcdr.store.base import WriteRow
 
 # A report row: the store's id, then every column (``records.ROW_COLUMNS``).
 SELECT_COLUMNS: Final = ", ".join(["id", *(c.store for c in COLUMNS)])
@@ -21,40 +22,36 @@ VALUE_COLUMNS: Final = tuple(
     if c.name != "call_id"
     for name in ((c.store, "agent_key") if c.name == "user" else (c.store,))
 )
-CALL_COLUMN_NAMES: Final = (
-    "source",
-    "call_id",
-    *VALUE_COLUMNS,
-    "inserted_at",
-    "updated_at",
-    "import_id",
-)
+# What a writer is given per call (``base.WriteRow``): the source, the call id, the values.
+WRITE_COLUMNS: Final = ("source", "call_id", *VALUE_COLUMNS)
+# The stamps a writer adds to each row it inserts: when, and by which entry of ``imports``.
+# (An upsert of a call that exists changes neither ``inserted_at`` nor ``import_id``: they
+# say who added it.)
+STAMP_COLUMNS: Final = ("inserted_at", "updated_at", "import_id")
+CALL_COLUMN_NAMES: Final = (*WRITE_COLUMNS, *STAMP_COLUMNS)
 CALL_COLUMNS: Final = ", ".join(CALL_COLUMN_NAMES)
-CALL_COLUMN_COUNT: Final = len(CALL_COLUMN_NAMES)
 # The record's values after the user (they follow agent_key).
 _AFTER_USER: Final = slice(CallRecord._fields.index("user") + 1, len(COLUMNS))
 TIME_LIMIT: Final = "The report query ran past the statement time limit"
 UNREADABLE: Final = "The database cannot be read; try again later"
 
 
-def record_params(
-    record: CallRecord, source: str, now: int, import_id: int | None
-) -> tuple[Any, ...]:
-    """The values of an upserted call, in ``CALL_COLUMNS`` order. (An upsert of a call that
-    exists changes neither ``inserted_at`` nor ``import_id``: they say who added it.)
-
-    Built from a slice of the record (a tuple) because this runs for every imported row.
-    """
+def write_row(record: CallRecord, source: str) -> WriteRow:
+    """The values a writer takes for ``record`` (``WRITE_COLUMNS``); ``source`` unless the
+    record names its own. Built from a slice of the record (a tuple): it runs per row."""
     return (
         record.source or source,
         record.call_id,
         record.user,
         record.user.lower(),
         *cast(tuple[Any, ...], record)[_AFTER_USER],
-        now,
-        now,
-        import_id,
     )
+
+
+def stamps(now: int, import_id: int) -> str:
+    """The values of ``STAMP_COLUMNS`` as SQL literals (integers of our own), so that rows
+    are bound as they come, without a tuple made per row to add them."""
+    return f"{int(now)}, {int(now)}, {int(import_id)}"
 
 
 def import_sql(marks: list[str]) -> tuple[str, str]:
@@ -69,15 +66,15 @@ def import_sql(marks: list[str]) -> tuple[str, str]:
     return opening, closing
 
 
-def unique_batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    """``rows`` (``record_params`` tuples) in order, cut into batches of at most ``size``
+def unique_batches(rows: Sequence[WriteRow], size: int) -> Iterator[list[WriteRow]]:
+    """``rows`` (``WRITE_COLUMNS`` tuples) in order, cut into batches of at most ``size``
     rows in which no (source, call_id) repeats.
 
     A set-based upsert cannot touch one key twice in a statement (PostgreSQL refuses, and
     MariaDB's counts would be ambiguous), while SQLite applies rows one by one; cutting at a
     repeat gives the same final rows and counts as SQLite.
     """
-    batch: list[tuple[Any, ...]] = []
+    batch: list[WriteRow] = []
     keys: set[tuple[Any, Any]] = set()
     for row in rows:
         key = (row[0], row[1])

@@ -185,6 +185,25 @@ MIGRATIONS: Final[tuple[Callable[[Dialect], Sequence[Step]], ...]] = (_v1, _v2)
 LATEST: Final = len(MIGRATIONS)
 
 
+# The secondary indexes of ``calls`` as the migrations leave them (name -> columns), the same
+# on every database (a test compares them with the live schemas). A first load into an empty
+# table drops them and builds them once the rows are in; the unique (source, call_id) key
+# stays, as every upsert needs it.
+CALL_INDEXES: Final = {
+    "calls_answer": "answer_ts, id",
+    "calls_portfolio": "portfolio, answer_ts, id",
+    "calls_agent": "agent_key, answer_ts, id",
+    "calls_profile": "profile, answer_ts, id",
+    "calls_updated": "updated_at",
+    "calls_import": "import_id",
+}
+
+
+def create_index(name: str) -> str:
+    """The statement that builds one of ``CALL_INDEXES``."""
+    return f"CREATE INDEX {name} ON calls ({CALL_INDEXES[name]})"
+
+
 def newer_schema(version: int) -> ConfigError:
     return ConfigError(
         f"database schema version {version} is newer than this agentcdr ({LATEST}); "

@@ -17,9 +17,9 @@ from typing import Any, ClassVar, Final
 from agentcdr.errors import DatabaseUnavailable, ReadOnlyStore
 from agentcdr.records import CallRecord, ReportRequest
 from agentcdr.settings import mask_url
-from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
+from agentcdr.store.base import CallWriter, LoginSource, WriteCounts, WriteRow
 from agentcdr.store.sql.imports import SQLImports
-from agentcdr.store.sql.rows import import_sql, record_params, unique_batches
+from agentcdr.store.sql.rows import import_sql, unique_batches, write_row
 from agentcdr.store.sql.schema import LATEST, Dialect, newer_schema
 from agentcdr.store.sql.urls import ServerURL, parse_server_url
 from agentcdr.store.sql.users import SQLUsers
@@ -31,7 +31,11 @@ class BatchWriter(ABC):
     """One import transaction of a server store: counts like the SQLite writer.
 
     A subclass upserts one duplicate-free batch and says how many of its rows were
-    inserted and how many were inserted or changed; counts are published on commit.
+    inserted and how many were inserted or changed; counts are published on commit. In a
+    first load (``loading``: the table was empty, and the store dropped its secondary
+    indexes) it may first try to insert a batch as new rows, which is cheaper than an
+    upsert; a batch with a call the table already holds (an earlier line of the same file,
+    or another writer's) is then upserted instead.
     """
 
     batch_rows: ClassVar[int] = 1000
@@ -41,10 +45,18 @@ class BatchWriter(ABC):
         self._import_id = 0
         self._running = WriteCounts()
         self._counts = WriteCounts()
+        self.loading = False
 
     @abstractmethod
-    async def _upsert(self, batch: list[tuple[Any, ...]]) -> tuple[int, int]:
+    async def _upsert(self, batch: list[WriteRow], now: int) -> tuple[int, int]:
         """Upsert the rows; return (inserted, inserted or changed)."""
+
+    async def _insert_new(self, batch: list[WriteRow], now: int) -> bool:
+        """Insert the rows as new, all or none; False when one of them exists already."""
+        return False
+
+    async def build_indexes(self) -> None:  # noqa: B027 - optional hook
+        """Builds, inside the transaction, the indexes a first load dropped."""
 
     @abstractmethod
     async def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
@@ -71,11 +83,19 @@ class BatchWriter(ABC):
         return self._import_id
 
     async def write(self, records: Sequence[CallRecord]) -> None:
+        source = self._source
+        await self.write_rows([write_row(r, source) for r in records])
+
+    async def write_rows(self, rows: Sequence[WriteRow]) -> None:
         now = int(time.time())
-        source, import_id = self._source, self._import_id
-        rows = [record_params(r, source, now, import_id) for r in records]
         for batch in unique_batches(rows, self.batch_rows):
-            inserted, changed = await self._upsert(batch)
+            if self.loading and await self._insert_new(batch, now):
+                inserted = changed = len(batch)
+            else:
+                # After one batch that was not all new, the rest of the file is upserted:
+                # a file that repeats calls should not pay for every batch twice.
+                self.loading = False
+                inserted, changed = await self._upsert(batch, now)
             self._running.inserted += inserted
             self._running.updated += changed - inserted
             self._running.unchanged += len(batch) - changed
@@ -120,6 +140,9 @@ class ServerStore(ABC):
     async def _migrate(self) -> None:
         """Apply ``migrate`` on one connection under a server-wide lock."""
 
+    async def _repair(self) -> None:  # noqa: B027 - optional hook
+        """Put right, on opening, what an import that died half-way left behind."""
+
     @abstractmethod
     async def close(self) -> None: ...
 
@@ -142,8 +165,10 @@ class ServerStore(ABC):
         time limit; raises ``DatabaseUnavailable`` when the database fails."""
 
     @abstractmethod
-    async def _begin(self, conn: Any, source: str) -> BatchWriter:
-        """Open the import transaction on ``conn``."""
+    async def _begin(self, conn: Any, source: str, first_load: bool) -> BatchWriter:
+        """Open the import transaction on ``conn``. With ``first_load``, when the table is
+        empty (checked under a lock that keeps other writers out until the end), make it a
+        first load: drop the secondary indexes, for the writer to build at the end."""
 
     @abstractmethod
     async def _end(self, writer: BatchWriter, commit: bool) -> None:
@@ -208,6 +233,7 @@ class ServerStore(ABC):
                 raise newer_schema(version)
             if version != LATEST:
                 await self._migrate()
+            await self._repair()
         except self.connection_errors as exc:
             await self.close()
             raise DatabaseUnavailable(
@@ -253,7 +279,7 @@ class ServerStore(ABC):
         conn = await self._acquire()
         try:
             with self.reachable(), self.writable():
-                batch_writer = await self._begin(conn, source)
+                batch_writer = await self._begin(conn, source, first_load=not dry_run)
         except BaseException:
             await self._discard(conn)
             raise
@@ -261,6 +287,7 @@ class ServerStore(ABC):
             with self.writable():
                 await batch_writer.start(self.dialect, kind, name)
                 yield batch_writer
+                await batch_writer.build_indexes()
                 await batch_writer.close_entry(self.dialect)
         except BaseException:
             # The body's exception is the one to report, not a failed rollback's.
