@@ -100,7 +100,7 @@ async def import_file(
     except OSError as exc:
         raise ConfigError(f"cannot read {name}: {exc.strerror or exc}") from exc
     started = time.perf_counter()
-    spec = ReadSpec(str(path), name, kind, tz, source, batch_rows)
+    spec = ReadSpec(name, kind, tz, source, batch_rows)
     # The reader starts first (a child process takes a moment), and is closed after the
     # transaction has ended, also when a write fails half-way.
     with raw:

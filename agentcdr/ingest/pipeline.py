@@ -15,13 +15,14 @@ warnings and errors are the same either way.
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import struct
 import subprocess
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager, closing, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -59,9 +60,8 @@ READERS: Final[dict[str, _Reader]] = {
 
 @dataclass(frozen=True)
 class ReadSpec:
-    """What reading a file takes (sent to the child process as it is)."""
+    """What reading a file takes, but the file (sent to a child process as JSON)."""
 
-    path: str
     name: str  # as errors and warnings name the file
     kind: str  # a key of READERS
     tz: ZoneInfo
@@ -69,7 +69,7 @@ class ReadSpec:
     batch_rows: int
 
     def to_json(self) -> bytes:
-        return orjson.dumps({**asdict(self), "tz": self.tz.key})
+        return orjson.dumps({**vars(self), "tz": self.tz.key})
 
     @classmethod
     def from_json(cls, data: bytes) -> ReadSpec:
@@ -111,13 +111,14 @@ def _send(out: BinaryIO, message: tuple[Any, ...]) -> None:
     out.flush()
 
 
-def child_main() -> None:
-    """The child process: reads the ``ReadSpec`` on standard input, and sends every batch,
-    warning and the end (or the file's error) on standard output."""
+def child_main(fd: int) -> None:
+    """The child process: reads the file open at ``fd`` as the ``ReadSpec`` on standard
+    input says, and sends every batch, warning and the end (or the file's error) on
+    standard output."""
     spec = ReadSpec.from_json(sys.stdin.buffer.read())
     out = sys.stdout.buffer
     try:
-        with open(spec.path, "rb") as raw:
+        with os.fdopen(fd, "rb") as raw:
             try:
                 for rows in batches(spec, raw, lambda text: _send(out, ("warn", text))):
                     _send(out, ("rows", rows, raw.tell()))
@@ -130,12 +131,21 @@ def child_main() -> None:
 
 
 class _ProcessSource:
-    def __init__(self, spec: ReadSpec, warn: Callable[[str], None]) -> None:
+    def __init__(self, spec: ReadSpec, raw: BinaryIO, warn: Callable[[str], None]) -> None:
         self._name = spec.name
         self._warn = warn
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "agentcdr.ingest"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
+        # The child reads the importer's own open file (not a path, which could name another
+        # file by then), through a duplicate of its descriptor.
+        child_fd = os.dup(raw.fileno())
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, our module
+                [sys.executable, "-m", "agentcdr.ingest", str(child_fd)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                pass_fds=(child_fd,),
+            )
+        finally:
+            os.close(child_fd)
         stdin, self._out = self._process.stdin, self._process.stdout
         assert stdin is not None
         with stdin:
@@ -185,9 +195,10 @@ async def batch_source(
     """The file's batches, read in a child process when ``process`` (by default: when the
     file has at least ``PROCESS_BYTES``), else in a thread reading ``raw``."""
     if process is None:
-        process = size >= PROCESS_BYTES
+        # (A zone read from a file has no name to send to the child.)
+        process = size >= PROCESS_BYTES and spec.tz.key is not None
     if process:
-        source = _ProcessSource(spec, warn)
+        source = _ProcessSource(spec, raw, warn)
         try:
             yield source
         finally:

@@ -20,7 +20,15 @@ from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
 from agentcdr.store.base import WriteRow
 from agentcdr.store.sql.query import report_query, summary_query
-from agentcdr.store.sql.rows import CALL_COLUMN_NAMES, CALL_COLUMNS, VALUE_COLUMNS, WRITE_COLUMNS
+from agentcdr.store.sql.rows import (
+    CALL_COLUMN_NAMES,
+    CALL_COLUMNS,
+    REPEATED,
+    VALUE_COLUMNS,
+    WRITE_COLUMNS,
+    merge_repeats,
+    merge_sql,
+)
 from agentcdr.store.sql.schema import CALL_INDEXES, POSTGRESQL, create_index, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
 from agentcdr.store.sql.urls import postgres_connect_kwargs
@@ -116,6 +124,10 @@ class _PostgresRows:
 # The memory of the server's index builds at the end of a first load (the default, 64 MB,
 # sorts 2M calls in several passes on disk).
 _BUILD_MEMORY: Final = "256MB"
+# The name of the unique (source, call_id) constraint (PostgreSQL chose it in migration 1).
+_UNIQUE_KEY: Final = (
+    "SELECT conname FROM pg_constraint WHERE conrelid = 'calls'::regclass AND contype = 'u'"
+)
 # How long a first load waits to lock the empty table (readers of an empty table finish at
 # once; anything longer is a stuck session, and the import goes the usual way).
 _LOCK_WAIT: Final = "2s"
@@ -128,7 +140,8 @@ class _PostgresWriter(BatchWriter):
     def __init__(self, conn: Any, source: str) -> None:
         super().__init__(source)
         self.conn = conn
-        self.dropped = False  # the secondary indexes, for a first load
+        self.dropped = False  # the indexes, for a first load
+        self.key = ""  # the name of the unique key's constraint
 
     async def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
         return int(await self.conn.fetchval(f"{sql} RETURNING id", *params))
@@ -143,24 +156,17 @@ class _PostgresWriter(BatchWriter):
         return int(inserted), int(changed)
 
     async def _insert_new(self, batch: list[WriteRow], now: int) -> bool:
+        # Only in a first load, when the table has no unique key: nothing can clash.
         stamps = (now, now, self._import_id)
-        # A failed COPY aborts the transaction; rolling back to the savepoint undoes the
-        # COPY alone. (A savepoint per batch of a first load: a few dozen in all.)
-        await self.conn.execute("SAVEPOINT agentcdr_batch")
-        try:
-            await self.conn.copy_records_to_table(
-                "calls", records=[(*row, *stamps) for row in batch], columns=CALL_COLUMN_NAMES
-            )
-        except asyncpg.UniqueViolationError:
-            await self.conn.execute("ROLLBACK TO SAVEPOINT agentcdr_batch")
-            return False
-        await self.conn.execute("RELEASE SAVEPOINT agentcdr_batch")
+        await self.conn.copy_records_to_table(
+            "calls", records=[(*row, *stamps) for row in batch], columns=CALL_COLUMN_NAMES
+        )
         return True
 
     async def lock_empty_table(self) -> None:
         """Makes this a first load when ``calls`` is empty: locks it until the commit (other
         writers wait, and so do readers, of a table that has nothing to show yet) and drops
-        its secondary indexes."""
+        its indexes, the unique key too; ``build_indexes`` builds them again."""
         empty = "SELECT NOT EXISTS (SELECT 1 FROM calls)"
         if not await self.conn.fetchval(empty):
             return
@@ -174,19 +180,38 @@ class _PostgresWriter(BatchWriter):
             # Another writer got there first: the lock (taken inside the savepoint) goes too.
             await self.conn.execute("ROLLBACK TO SAVEPOINT agentcdr_load")
             return
+        self.key = await self.conn.fetchval(_UNIQUE_KEY)
         await self.conn.execute(
             "SET LOCAL lock_timeout = DEFAULT; "
+            f'ALTER TABLE calls DROP CONSTRAINT "{self.key}"; '
             + "".join(f"DROP INDEX IF EXISTS {name}; " for name in CALL_INDEXES)
             + "RELEASE SAVEPOINT agentcdr_load"
         )
         self.dropped = self.loading = True
 
     async def build_indexes(self) -> None:
-        if self.dropped:
-            await self.conn.execute(
-                f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'; "
-                + "; ".join(create_index(name) for name in CALL_INDEXES)
-            )
+        """The unique key (merging a call the file held more than once, which stops it the
+        first time), then the secondary indexes."""
+        if not self.dropped:
+            return
+        add_key = f'ALTER TABLE calls ADD CONSTRAINT "{self.key}" UNIQUE (source, call_id)'
+        await self.conn.execute(
+            f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'; SAVEPOINT agentcdr_key"
+        )
+        try:
+            await self.conn.execute(add_key)
+        except asyncpg.UniqueViolationError:
+            await self.conn.execute("ROLLBACK TO SAVEPOINT agentcdr_key")
+            merged = merge_repeats([tuple(r) for r in await self.conn.fetch(REPEATED)])
+            update, delete = merge_sql(POSTGRESQL.placeholders(len(VALUE_COLUMNS) + 2))
+            await self.conn.executemany(update, merged.updates)
+            await self.conn.executemany(delete, merged.deletes)
+            self.repeated(merged)
+            await self.conn.execute(add_key)
+        await self.conn.execute(
+            "RELEASE SAVEPOINT agentcdr_key; "
+            + "; ".join(create_index(name) for name in CALL_INDEXES)
+        )
 
 
 class _MigrationSession:

@@ -7,6 +7,7 @@ common skeleton is ``agentcdr.store.sql.server``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 from agentcdr.records import COLUMNS, CallRecord
@@ -85,3 +86,67 @@ def unique_batches(rows: Sequence[WriteRow], size: int) -> Iterator[list[WriteRo
         keys.add(key)
     if batch:
         yield batch
+
+
+# A first load writes its rows with no unique key, and builds the key at the end. When the
+# file held a call more than once, that fails; these put its rows together as the upserts
+# would have, one after the other.
+REPEATED: Final = (
+    f"SELECT id, {', '.join(WRITE_COLUMNS)}, updated_at FROM calls "
+    "WHERE (source, call_id) IN "
+    "(SELECT source, call_id FROM calls GROUP BY source, call_id HAVING COUNT(*) > 1) "
+    "ORDER BY source, call_id, id"
+)
+
+
+@dataclass
+class Merged:
+    """What merging the rows of repeated calls comes to."""
+
+    updates: list[tuple[Any, ...]] = field(default_factory=list)  # values, updated_at, id
+    deletes: list[tuple[int]] = field(default_factory=list)
+    updated: int = 0  # rows that changed the call (an upsert would have counted them updated)
+    unchanged: int = 0  # rows that repeated it as it was
+
+
+def merge_repeats(rows: Sequence[tuple[Any, ...]]) -> Merged:
+    """``rows`` of ``REPEATED`` (each call's rows together, in the order written) -> each
+    call's first row (its id, ``inserted_at`` and ``import_id`` stay) with the values of its
+    last row and the ``updated_at`` of the last row that changed a value; the other rows go.
+    """
+    merged = Merged()
+    width = len(WRITE_COLUMNS)
+    first: tuple[Any, ...] | None = None
+    values: tuple[Any, ...] = ()
+    updated_at = 0
+
+    def close() -> None:
+        if first is not None:
+            merged.updates.append((*values[2:], updated_at, first[0]))
+
+    for row in rows:
+        key, row_values = row[1:3], row[1 : 1 + width]
+        if first is None or key != first[1:3]:
+            close()
+            first, values, updated_at = row, row_values, row[-1]
+            continue
+        merged.deletes.append((row[0],))
+        if row_values != values:
+            merged.updated += 1
+            updated_at = row[-1]
+        else:
+            merged.unchanged += 1
+        values = row_values
+    close()
+    return merged
+
+
+def merge_sql(marks: list[str]) -> tuple[str, str]:
+    """The statements that apply a ``Merged`` (``marks``: the dialect's placeholders for
+    the values, ``updated_at`` and the id)."""
+    columns = (*VALUE_COLUMNS, "updated_at")
+    update = (
+        f"UPDATE calls SET {', '.join(f'{c} = {m}' for c, m in zip(columns, marks, strict=False))} "
+        f"WHERE id = {marks[len(columns)]}"
+    )
+    return update, f"DELETE FROM calls WHERE id = {marks[0]}"

@@ -19,7 +19,7 @@ from agentcdr.records import CallRecord, ReportRequest
 from agentcdr.settings import mask_url
 from agentcdr.store.base import CallWriter, LoginSource, WriteCounts, WriteRow
 from agentcdr.store.sql.imports import SQLImports
-from agentcdr.store.sql.rows import import_sql, unique_batches, write_row
+from agentcdr.store.sql.rows import Merged, import_sql, unique_batches, write_row
 from agentcdr.store.sql.schema import LATEST, Dialect, newer_schema
 from agentcdr.store.sql.urls import ServerURL, parse_server_url
 from agentcdr.store.sql.users import SQLUsers
@@ -99,6 +99,13 @@ class BatchWriter(ABC):
             self._running.inserted += inserted
             self._running.updated += changed - inserted
             self._running.unchanged += len(batch) - changed
+
+    def repeated(self, merged: Merged) -> None:
+        """Counts a first load's repeats of calls (each written as new) as the upserts would
+        have."""
+        self._running.inserted -= merged.updated + merged.unchanged
+        self._running.updated += merged.updated
+        self._running.unchanged += merged.unchanged
 
     def finish(self) -> None:
         self._counts = self._running

@@ -26,13 +26,16 @@ from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMNS,
+    REPEATED,
     VALUE_COLUMNS,
     WRITE_COLUMNS,
     import_sql,
+    merge_repeats,
+    merge_sql,
     stamps,
     write_row,
 )
-from agentcdr.store.sql.schema import CALL_INDEXES, SQLITE, create_index, migrate
+from agentcdr.store.sql.schema import CALL_INDEXES, SQLITE, UNIQUE_KEY, create_index, migrate
 from agentcdr.store.sql.users import SQLUsers
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE, BatchStream
 from agentcdr.summary import SummaryRow, finish
@@ -50,12 +53,17 @@ _WRITE_CACHE_KIB: Final = 256 * 1024
 _SORT_CACHE_KIB: Final = 2000
 
 
+def insert_sql(now: int, import_id: int) -> str:
+    """The insert of one call (``WRITE_COLUMNS`` bound, the stamps as literals)."""
+    marks = ", ".join(["?"] * len(WRITE_COLUMNS))
+    return f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({marks}, {stamps(now, import_id)})"
+
+
 def upsert_sql(now: int, import_id: int) -> str:
     """The upsert of one call (``WRITE_COLUMNS`` bound, the stamps as literals)."""
     return (
-        f"INSERT INTO calls ({CALL_COLUMNS}) "
-        f"VALUES ({', '.join(['?'] * len(WRITE_COLUMNS))}, {stamps(now, import_id)}) "
-        "ON CONFLICT (source, call_id) DO UPDATE SET "
+        insert_sql(now, import_id)
+        + " ON CONFLICT (source, call_id) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in (*VALUE_COLUMNS, "updated_at"))
         + " WHERE "
         + " OR ".join(f"calls.{c} IS NOT excluded.{c}" for c in VALUE_COLUMNS)
@@ -308,17 +316,19 @@ class SQLiteStore:
             try:
                 before = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
                 opened = db.execute(_OPEN_IMPORT, (kind, name, source, int(time.time())))
-                writer = _SQLiteWriter(db, source, int(opened.lastrowid or 0))
-                # Loading into an empty table: keeping the secondary indexes up to date row
-                # by row costs more CPU than building them once at the end. All inside the
-                # transaction: readers keep the old snapshot, and a failed import rolls the
-                # indexes back with everything else.
-                deferred = _drop_secondary_indexes(db) if before == 0 and not dry_run else []
+                # Loading into an empty table: keeping the indexes up to date row by row
+                # (the unique key most of all: every row lands at a random place in it)
+                # costs several times the CPU of building them once at the end. All inside
+                # the transaction: readers keep the old snapshot, and a failed import rolls
+                # the indexes back with everything else.
+                loading = before == 0 and not dry_run
+                writer = _SQLiteWriter(db, source, int(opened.lastrowid or 0), loading)
+                if loading:
+                    _drop_indexes(db)
                 yield writer
-                if deferred:
+                if loading:
                     db.execute(f"PRAGMA cache_size = -{_SORT_CACHE_KIB}")
-                for statement in deferred:
-                    db.execute(statement)
+                    writer.build_indexes()
                 after = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
                 counts = writer.finish(after - before)
                 db.execute(_CLOSE_IMPORT, (*counts, writer.import_id))
@@ -330,18 +340,21 @@ class SQLiteStore:
             db.close()
 
 
-def _drop_secondary_indexes(db: sqlite3.Connection) -> list[str]:
-    """Drops the secondary indexes of ``calls``; returns the statements that build them."""
-    for name in CALL_INDEXES:
+def _drop_indexes(db: sqlite3.Connection) -> None:
+    for name in ("calls_key", *CALL_INDEXES):
         db.execute(f"DROP INDEX IF EXISTS {name}")  # names of our own schema
-    return [create_index(name) for name in CALL_INDEXES]
 
 
 class _SQLiteWriter:
-    def __init__(self, db: sqlite3.Connection, source: str, import_id: int) -> None:
+    """One import transaction. While ``loading`` (a first load, no indexes), rows are
+    inserted as they come, repeats of a call included; ``build_indexes`` then merges those
+    as the upserts would have."""
+
+    def __init__(self, db: sqlite3.Connection, source: str, import_id: int, loading: bool) -> None:
         self._db = db
         self._source = source
         self._import_id = import_id
+        self._loading = loading
         self._seen = 0
         self._changed = 0
         self._counts = WriteCounts()
@@ -355,10 +368,31 @@ class _SQLiteWriter:
     async def write_rows(self, rows: Sequence[WriteRow]) -> None:
         now = int(time.time())
         if now != self._now:  # the statement changes once a second at most
-            self._now, self._sql = now, upsert_sql(now, self._import_id)
+            self._now = now
+            make = insert_sql if self._loading else upsert_sql
+            self._sql = make(now, self._import_id)
         cursor = self._db.executemany(self._sql, rows)
         self._seen += len(rows)
         self._changed += max(cursor.rowcount, 0)
+
+    def build_indexes(self) -> None:
+        """The unique key (merging a call the file held more than once, which stops it the
+        first time), then the secondary indexes."""
+        db = self._db
+        db.execute("SAVEPOINT agentcdr_key")
+        try:
+            db.execute(UNIQUE_KEY)
+        except sqlite3.IntegrityError:
+            db.execute("ROLLBACK TO agentcdr_key")
+            merged = merge_repeats(db.execute(REPEATED).fetchall())
+            update, delete = merge_sql(["?"] * (len(VALUE_COLUMNS) + 2))
+            db.executemany(update, merged.updates)
+            db.executemany(delete, merged.deletes)
+            self._changed -= merged.unchanged
+            db.execute(UNIQUE_KEY)
+        db.execute("RELEASE agentcdr_key")
+        for name in CALL_INDEXES:
+            db.execute(create_index(name))
 
     def finish(self, inserted: int) -> WriteCounts:
         self._counts = WriteCounts(
