@@ -103,6 +103,7 @@ class Timing:
     size: int
     peak_rss_kb: int = 0
     cpu_s: float = 0.0  # CPU time of the server (all its processes) or of the CLI process
+    encoding: str = ""  # the response's Content-Encoding
 
 
 class Server:
@@ -225,17 +226,26 @@ class Server:
 
     # -- requests --------------------------------------------------------------------------
     def request(
-        self, rng: Range, fmt: str, output: Path | None = None, close: bool = False
+        self,
+        rng: Range,
+        fmt: str,
+        output: Path | None = None,
+        close: bool = False,
+        gzip: bool = False,
     ) -> Timing:
-        """One report, timed to its last byte; the body goes to ``output`` or nowhere."""
+        """One report, timed to its last byte; the body goes to ``output`` or nowhere.
+        With ``gzip``, asked for compressed (``size`` is then the bytes on the wire, and
+        curl decompresses them, as a client would)."""
         argv = [
             "curl", "-sS", "--max-time", "900", "-o", str(output or "/dev/null"),
-            "-w", "%{http_code} %{size_download}",
+            "-w", "%{http_code} %{size_download} %header{content-encoding}",
             "-H", "Content-Type: application/x-www-form-urlencoded",
             "--data-binary", form_body(rng, fmt), self.url,
         ]  # fmt: skip
         if close:
             argv[1:1] = ["-H", "Connection: close"]
+        if gzip:
+            argv[1:1] = ["-H", "Accept-Encoding: gzip", "--compressed"]
         with self.peak() as peak:
             cpu = self.cpu_seconds()
             started = time.perf_counter()
@@ -244,10 +254,10 @@ class Server:
             cpu = self.cpu_seconds() - cpu
         if done.returncode != 0:
             raise RuntimeError(f"curl failed ({done.returncode}): {done.stderr.strip()}")
-        status, size = (int(x) for x in done.stdout.split())
-        if status != 200:
+        status, size, *encoding = done.stdout.split()
+        if status != "200":
             raise RuntimeError(f"the server answered {status} to a {fmt} report")
-        return Timing(seconds, status, size, peak[0], cpu)
+        return Timing(seconds, int(status), int(size), peak[0], cpu, " ".join(encoding))
 
 
 def run_export(export: Export, output: Path | None = None) -> Timing:
