@@ -264,14 +264,29 @@ def test_a_reader_process_that_stops_is_an_error(tmp_path: Path) -> None:
 
 
 def test_mariadb_builds_missing_indexes_when_opened(mysql_url: str) -> None:
-    async def drop(store: CallStore) -> set[str]:
+    # What a first load that died before its ALTER TABLE leaves behind (with, meanwhile,
+    # another writer's copy of a call: there was no unique key to stop it).
+    async def break_it(store: CallStore) -> set[str]:
         complete = await index_names(store)
-        await store.execute("ALTER TABLE calls DROP INDEX calls_agent, DROP INDEX calls_import")  # type: ignore[attr-defined]
-        assert await index_names(store) == complete - {"calls_agent", "calls_import"}
+        async with store.writer() as writer:
+            await writer.write([OTHER])
+        execute = store.execute  # type: ignore[attr-defined]
+        await execute("ALTER TABLE calls DROP INDEX source, DROP INDEX calls_agent")
+        await execute(
+            "INSERT INTO calls (source, call_id, agent, agent_key, answer_ts, call_type, "
+            "duration_sec, portfolio, campaign_name, inserted_at, updated_at) SELECT source, "
+            "call_id, 'Some.Body', agent_key, answer_ts, call_type, duration_sec, portfolio, "
+            "campaign_name, inserted_at, updated_at FROM calls"
+        )
+        assert await index_names(store) == complete - {"source", "calls_agent"}
         return complete
 
-    complete = run(mysql_url, drop)
-    assert run(mysql_url, index_names) == complete
+    async def repaired(store: CallStore) -> tuple[set[str], list[str]]:
+        agents = await store.fetch_rows("SELECT agent FROM calls")  # type: ignore[attr-defined]
+        return await index_names(store), [row[0] for row in agents]
+
+    complete = run(mysql_url, break_it)
+    assert run(mysql_url, repaired) == (complete, ["Some.Body"])
 
 
 def test_two_imports_into_an_empty_store_at_once(store_url: str, tmp_path: Path) -> None:

@@ -7,13 +7,14 @@ result into a slower encoder piled the rows up in memory (1 GB for a 30-day XML 
 docs/benchmarks.md, finding 4). Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE``
 statements.
 
-A first load into an empty table builds the secondary indexes once the rows are in. MySQL
-commits around every DDL statement, so this cannot hide inside the import's transaction as
-on the other databases: under the migration lock, the load holds ``LOCK TABLES … WRITE``
-from the moment it finds the table empty until the indexes are back (other sessions wait,
-rather than read a table without the indexes the reports name), drops the indexes, writes
-the rows in its transaction, and then, committed or rolled back, builds them again. Should
-the process die in between, the next store to open builds what is missing (``_repair``).
+A first load into an empty table builds the indexes once the rows are in. MySQL commits
+around every DDL statement, so this cannot hide inside the import's transaction as on the
+other databases: under the migration lock, the load holds ``LOCK TABLES … WRITE`` from the
+moment it finds the table empty until the indexes are back (other sessions wait, rather than
+read a table without the indexes the reports name), drops the indexes, the unique key too,
+writes the rows in its transaction (merging, before the commit, a call the file held more
+than once), and then, committed or rolled back, builds them again. Should the process die in
+between, the next store to open builds what is missing (``_repair``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from agentcdr.records import COLUMNS, ReportRequest, Row
 from agentcdr.store import mysql
 from agentcdr.store.base import WriteRow
 from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
-from agentcdr.store.sql.rows import CALL_COLUMNS, VALUE_COLUMNS, WRITE_COLUMNS, stamps
+from agentcdr.store.sql.rows import (
+    CALL_COLUMNS,
+    REPEATED,
+    VALUE_COLUMNS,
+    WRITE_COLUMNS,
+    merge_repeats,
+    merge_sql,
+    stamps,
+)
 from agentcdr.store.sql.schema import CALL_INDEXES, MYSQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
 from agentcdr.store.stream import KeysetPages
@@ -40,6 +49,15 @@ _SESSION: Final = ("sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'", "sql
 _LOCK_NAME: Final = "LEFT(CONCAT('agentcdr.migrate.', DATABASE()), 64)"
 _LOCK_WAIT_SECONDS: Final = 600
 _LOCK_WAIT_TIMEOUT: Final = 1205  # the server's error number
+# The indexes of calls but the primary key, as ALTER TABLE … ADD takes them. The unique key
+# is named after its first column (MySQL's choice in migration 1).
+_UNIQUE_KEY: Final = "source"
+_INDEXES: Final = {
+    _UNIQUE_KEY: f"UNIQUE INDEX {_UNIQUE_KEY} (source, call_id)",
+    **{name: f"INDEX {name} ({columns})" for name, columns in CALL_INDEXES.items()},
+}
+# Whether a first load's file held a call twice (no index: one sort of the keys).
+_ANY_REPEATED: Final = "SELECT 1 FROM calls GROUP BY source, call_id HAVING COUNT(*) > 1 LIMIT 1"
 # Seconds a first load waits to lock the empty table (readers of an empty table finish at
 # once; anything longer is a stuck session, and the import goes the usual way).
 _TABLE_LOCK_WAIT: Final = 5
@@ -167,16 +185,25 @@ class _MySQLWriter(BatchWriter):
         return stored
 
     async def _insert_new(self, batch: list[WriteRow], now: int) -> bool:
-        # A savepoint, so that a batch stopped by a duplicate key leaves nothing behind,
-        # whatever the server does with the rows of a bulk statement before the failing one.
-        await self._cursor.execute("SAVEPOINT agentcdr_batch")
-        try:
-            await self._cursor.executemany(self._statements(now)[0], batch)
-        except mysql.DUPLICATE_ERRORS:
-            await self._cursor.execute("ROLLBACK TO SAVEPOINT agentcdr_batch")
-            return False
-        await self._cursor.execute("RELEASE SAVEPOINT agentcdr_batch")
+        # Only in a first load, when the table has no unique key: nothing can clash.
+        await self._cursor.executemany(self._statements(now)[0], batch)
         return True
+
+    async def build_indexes(self) -> None:
+        """Before a first load commits (the indexes themselves come after: MySQL commits
+        around ALTER TABLE), a call the file held more than once, which would stop the
+        unique key's build, is merged as the upserts would have."""
+        if not self.table_locked:
+            return
+        await self._cursor.execute(_ANY_REPEATED)
+        if not await self._cursor.fetchall():
+            return
+        await self._cursor.execute(REPEATED)
+        merged = merge_repeats(list(await self._cursor.fetchall()))
+        update, delete = merge_sql(["%s"] * (len(VALUE_COLUMNS) + 2))
+        await self._cursor.executemany(update, merged.updates)
+        await self._cursor.executemany(delete, merged.deletes)
+        self.repeated(merged)
 
     async def _upsert(self, batch: list[WriteRow], now: int) -> tuple[int, int]:
         # InnoDB runs an upsert of an existing key as an insert, undone when the unique key
@@ -283,6 +310,10 @@ class MySQLStore(ServerStore):
         await cursor.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         if not writer.table_locked:
             await conn.begin()  # (under LOCK TABLES, BEGIN would release the tables)
+            # Claim calls for writing before the entry in imports: a first load locks the
+            # two in that order, and the other order would be a deadlock with it.
+            await cursor.execute("SELECT 1 FROM calls WHERE 1 = 0 FOR UPDATE")
+            await cursor.fetchall()
         return writer
 
     async def _end(self, writer: BatchWriter, commit: bool) -> None:
@@ -329,7 +360,7 @@ async def _missing_indexes(cursor: Any) -> list[str]:
         "WHERE table_schema = DATABASE() AND table_name = 'calls'"
     )
     present = {row[0] for row in await cursor.fetchall()}
-    return [name for name in CALL_INDEXES if name not in present]
+    return [name for name in _INDEXES if name not in present]
 
 
 async def _build_missing(cursor: Any) -> None:
@@ -338,6 +369,12 @@ async def _build_missing(cursor: Any) -> None:
         return
     mysql.log.warning("building the missing indexes of calls: %s", ", ".join(missing))
     try:
+        if _UNIQUE_KEY in missing:
+            # Writers may have stored a call twice meanwhile; the last version stays.
+            await cursor.execute(
+                "DELETE c FROM calls c JOIN calls d ON d.source = c.source "
+                "AND d.call_id = c.call_id AND d.id > c.id"
+            )
         await cursor.execute(_add_indexes(missing))
     except mysql.DRIVER_ERRORS as exc:
         if not mysql.refuses_writes(exc):
@@ -347,9 +384,7 @@ async def _build_missing(cursor: Any) -> None:
 
 def _add_indexes(names: list[str]) -> str:
     # One statement: InnoDB reads the table once for all of them.
-    return "ALTER TABLE calls " + ", ".join(
-        f"ADD INDEX {name} ({CALL_INDEXES[name]})" for name in names
-    )
+    return "ALTER TABLE calls " + ", ".join(f"ADD {_INDEXES[name]}" for name in names)
 
 
 async def _lock_empty_table(conn: Any, cursor: Any) -> bool:
@@ -367,7 +402,9 @@ async def _lock_empty_table(conn: Any, cursor: Any) -> bool:
             await conn.autocommit(False)
             await cursor.execute(f"SET SESSION lock_wait_timeout = {_TABLE_LOCK_WAIT}")
             try:
-                await cursor.execute("LOCK TABLES calls WRITE, imports WRITE")
+                await cursor.execute(
+                    "LOCK TABLES calls WRITE, calls AS repeated READ, imports WRITE"
+                )
             except mysql.DRIVER_ERRORS as exc:
                 if mysql.error_code(exc) != _LOCK_WAIT_TIMEOUT:
                     raise
@@ -378,7 +415,7 @@ async def _lock_empty_table(conn: Any, cursor: Any) -> bool:
             if (await cursor.fetchone())[0]:
                 await cursor.execute(
                     "ALTER TABLE calls "
-                    + ", ".join(f"DROP INDEX IF EXISTS {name}" for name in CALL_INDEXES)
+                    + ", ".join(f"DROP INDEX IF EXISTS {name}" for name in _INDEXES)
                 )
                 return True
             await cursor.execute("UNLOCK TABLES")
@@ -400,7 +437,7 @@ async def _unlock_table(conn: Any, cursor: Any) -> None:
     """Ends a first load (its transaction has ended): the indexes built again, whether the
     rows were committed or not, then the tables and the lock released."""
     try:
-        await cursor.execute(_add_indexes(list(CALL_INDEXES)))
+        await cursor.execute(_add_indexes(list(_INDEXES)))
     finally:
         await cursor.execute("UNLOCK TABLES")
         await conn.autocommit(True)

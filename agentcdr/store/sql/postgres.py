@@ -168,16 +168,18 @@ class _PostgresWriter(BatchWriter):
         writers wait, and so do readers, of a table that has nothing to show yet) and drops
         its indexes, the unique key too; ``build_indexes`` builds them again."""
         empty = "SELECT NOT EXISTS (SELECT 1 FROM calls)"
-        if not await self.conn.fetchval(empty):
-            return
+        # All inside a savepoint: rolling back to it lets go of every lock taken here, the
+        # one of the first look too (two first loads that both looked would deadlock).
         await self.conn.execute(f"SAVEPOINT agentcdr_load; SET LOCAL lock_timeout = '{_LOCK_WAIT}'")
         try:
-            await self.conn.execute("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
             locked = await self.conn.fetchval(empty)
-        except asyncpg.LockNotAvailableError:
+            if locked:
+                await self.conn.execute("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+                locked = await self.conn.fetchval(empty)
+        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
             locked = False
         if not locked:
-            # Another writer got there first: the lock (taken inside the savepoint) goes too.
+            # The table has rows, or another writer got there first.
             await self.conn.execute("ROLLBACK TO SAVEPOINT agentcdr_load")
             return
         self.key = await self.conn.fetchval(_UNIQUE_KEY)

@@ -94,7 +94,9 @@ def unique_batches(rows: Sequence[WriteRow], size: int) -> Iterator[list[WriteRo
 REPEATED: Final = (
     f"SELECT id, {', '.join(WRITE_COLUMNS)}, updated_at FROM calls "
     "WHERE (source, call_id) IN "
-    "(SELECT source, call_id FROM calls GROUP BY source, call_id HAVING COUNT(*) > 1) "
+    # (an alias: MySQL's LOCK TABLES wants one per use of a table in a statement)
+    "(SELECT source, call_id FROM calls AS repeated "
+    "GROUP BY source, call_id HAVING COUNT(*) > 1) "
     "ORDER BY source, call_id, id"
 )
 
