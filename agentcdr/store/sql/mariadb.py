@@ -184,10 +184,9 @@ class _MySQLWriter(BatchWriter):
                 stored[row[0], row[1]] = tuple(row[2:])
         return stored
 
-    async def _insert_new(self, batch: list[WriteRow], now: int) -> bool:
+    async def _insert_new(self, batch: list[WriteRow], now: int) -> None:
         # Only in a first load, when the table has no unique key: nothing can clash.
         await self._cursor.executemany(self._statements(now)[0], batch)
-        return True
 
     async def build_indexes(self) -> None:
         """Before a first load commits (the indexes themselves come after: MySQL commits

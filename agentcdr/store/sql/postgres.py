@@ -155,13 +155,12 @@ class _PostgresWriter(BatchWriter):
         await self.conn.execute(f"TRUNCATE {_STAGING}")
         return int(inserted), int(changed)
 
-    async def _insert_new(self, batch: list[WriteRow], now: int) -> bool:
+    async def _insert_new(self, batch: list[WriteRow], now: int) -> None:
         # Only in a first load, when the table has no unique key: nothing can clash.
         stamps = (now, now, self._import_id)
         await self.conn.copy_records_to_table(
             "calls", records=[(*row, *stamps) for row in batch], columns=CALL_COLUMN_NAMES
         )
-        return True
 
     async def lock_empty_table(self) -> None:
         """Makes this a first load when ``calls`` is empty: locks it until the commit (other

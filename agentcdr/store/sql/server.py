@@ -32,10 +32,9 @@ class BatchWriter(ABC):
 
     A subclass upserts one duplicate-free batch and says how many of its rows were
     inserted and how many were inserted or changed; counts are published on commit. In a
-    first load (``loading``: the table was empty, and the store dropped its secondary
-    indexes) it may first try to insert a batch as new rows, which is cheaper than an
-    upsert; a batch with a call the table already holds (an earlier line of the same file,
-    or another writer's) is then upserted instead.
+    first load (``loading``: the table was empty, and the store dropped its indexes, the
+    unique key included, keeping other writers out) rows are inserted as they come instead,
+    and ``build_indexes`` merges a call the file held more than once (``repeated``).
     """
 
     batch_rows: ClassVar[int] = 1000
@@ -51,9 +50,9 @@ class BatchWriter(ABC):
     async def _upsert(self, batch: list[WriteRow], now: int) -> tuple[int, int]:
         """Upsert the rows; return (inserted, inserted or changed)."""
 
-    async def _insert_new(self, batch: list[WriteRow], now: int) -> bool:
-        """Insert the rows as new, all or none; False when one of them exists already."""
-        return False
+    async def _insert_new(self, batch: list[WriteRow], now: int) -> None:
+        """Insert the rows as new (a first load's, into a table without a unique key)."""
+        raise NotImplementedError
 
     async def build_indexes(self) -> None:  # noqa: B027 - optional hook
         """Builds, inside the transaction, the indexes a first load dropped."""
@@ -88,14 +87,13 @@ class BatchWriter(ABC):
 
     async def write_rows(self, rows: Sequence[WriteRow]) -> None:
         now = int(time.time())
+        if self.loading:
+            for start in range(0, len(rows), self.batch_rows):
+                await self._insert_new(list(rows[start : start + self.batch_rows]), now)
+            self._running.inserted += len(rows)
+            return
         for batch in unique_batches(rows, self.batch_rows):
-            if self.loading and await self._insert_new(batch, now):
-                inserted = changed = len(batch)
-            else:
-                # After one batch that was not all new, the rest of the file is upserted:
-                # a file that repeats calls should not pay for every batch twice.
-                self.loading = False
-                inserted, changed = await self._upsert(batch, now)
+            inserted, changed = await self._upsert(batch, now)
             self._running.inserted += inserted
             self._running.updated += changed - inserted
             self._running.unchanged += len(batch) - changed
@@ -175,7 +173,7 @@ class ServerStore(ABC):
     async def _begin(self, conn: Any, source: str, first_load: bool) -> BatchWriter:
         """Open the import transaction on ``conn``. With ``first_load``, when the table is
         empty (checked under a lock that keeps other writers out until the end), make it a
-        first load: drop the secondary indexes, for the writer to build at the end."""
+        first load: drop the indexes, for the writer to build at the end."""
 
     @abstractmethod
     async def _end(self, writer: BatchWriter, commit: bool) -> None:
