@@ -116,6 +116,12 @@ def _too_long(values: Mapping[str, str]) -> None:
 _CACHED: Final = 4096  # distinct values a builder remembers per column
 
 
+def _positions(index: Mapping[str, int]) -> tuple[Any, ...]:
+    """Where a row's values stand: every ``REQUIRED`` field, then ``DURATIONS`` and
+    ``OPTIONAL`` ones (None where the row has none)."""
+    return (*(index[f] for f in REQUIRED), *(index.get(f) for f in (*DURATIONS, *OPTIONAL)))
+
+
 def record_builder(  # noqa: PLR0915 - one flat function: it runs for every row
     index: Mapping[str, int], tz: ZoneInfo, source: str = ""
 ) -> Builder:
@@ -133,13 +139,10 @@ def record_builder(  # noqa: PLR0915 - one flat function: it runs for every row
     The remembered values are the same objects row after row, which also makes a batch
     cheap to pickle to the writing process (the pickle refers to a repeated object).
     """
-    i_user, i_time, i_disp, i_phone, i_loan, i_type, i_lead, i_term, i_port, i_camp = (
-        index[f] for f in REQUIRED
-    )
-    i_hms = index.get("call_duration")
-    i_sec = index.get("call_duration_sec")
-    i_prof = index.get("profile")
-    i_cid = index.get("call_id")
+    (
+        i_user, i_time, i_disp, i_phone, i_loan, i_type, i_lead, i_term, i_port, i_camp,
+        i_hms, i_sec, i_prof, i_cid,
+    ) = _positions(index)  # fmt: skip
     epoch = ZoneClock(tz).from_text
     w_call_id, w_phone, w_loan = (LIMITS[f] for f in ("call_id", "phone_number", "loan_number"))
     checked = _checked(index, tz, source)
@@ -213,18 +216,13 @@ def record_builder(  # noqa: PLR0915 - one flat function: it runs for every row
 
 
 # One flat function on purpose: it runs for every row with a value not seen before.
-def _checked(  # noqa: PLR0915
-    index: Mapping[str, int], tz: ZoneInfo, source: str
-) -> Builder:
+def _checked(index: Mapping[str, int], tz: ZoneInfo, source: str) -> Builder:
     """The full check of one row, field by field in a fixed order (so that a row with
     several bad values always names the same one); the values as ``record_builder``'s."""
-    i_user, i_time, i_disp, i_phone, i_loan, i_type, i_lead, i_term, i_port, i_camp = (
-        index[f] for f in REQUIRED
-    )
-    i_hms = index.get("call_duration")
-    i_sec = index.get("call_duration_sec")
-    i_prof = index.get("profile")
-    i_cid = index.get("call_id")
+    (
+        i_user, i_time, i_disp, i_phone, i_loan, i_type, i_lead, i_term, i_port, i_camp,
+        i_hms, i_sec, i_prof, i_cid,
+    ) = _positions(index)  # fmt: skip
     epoch = ZoneClock(tz).from_text
     w_user, w_call_id, w_disposition, w_phone, w_loan, w_term, w_campaign, w_profile = (
         LIMITS[f]
