@@ -10,6 +10,7 @@ once with ``LOAD DATA LOCAL INFILE`` and reused; the adapter cannot load anythin
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -145,6 +146,7 @@ class VicidialStore(MariaDBStore):
     def load(self) -> LoadResult:
         """Writes the calls as tab-separated files and loads them (the TSV files are kept)."""
         self.reset()
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         started = time.perf_counter()
         files = self._write_files()
         written = time.perf_counter()
@@ -179,6 +181,7 @@ class VicidialStore(MariaDBStore):
             0.0,
             "LOAD DATA (read-only adapter)",
             f"TSV files written in {written - started:.1f} s, loaded in {seconds:.1f} s",
+            load,
         )
 
     def _write_files(self) -> dict[str, Path]:
