@@ -56,8 +56,11 @@ _INDEXES: Final = {
     _UNIQUE_KEY: f"UNIQUE INDEX {_UNIQUE_KEY} (source, call_id)",
     **{name: f"INDEX {name} ({columns})" for name, columns in CALL_INDEXES.items()},
 }
-# Whether a first load's file held a call twice (no index: one sort of the keys).
-_ANY_REPEATED: Final = "SELECT 1 FROM calls GROUP BY source, call_id HAVING COUNT(*) > 1 LIMIT 1"
+# Whether a first load's file held a call twice (no index: one sort of the keys; without
+# SQL_BIG_RESULT, MariaDB groups 2M keys in a temporary table, 8x slower here).
+_ANY_REPEATED: Final = (
+    "SELECT SQL_BIG_RESULT 1 FROM calls GROUP BY source, call_id HAVING COUNT(*) > 1 LIMIT 1"
+)
 # Seconds a first load waits to lock the empty table (readers of an empty table finish at
 # once; anything longer is a stuck session, and the import goes the usual way).
 _TABLE_LOCK_WAIT: Final = 5
