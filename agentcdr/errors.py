@@ -237,6 +237,7 @@ class DataError(AgentCDRError):
         self.file = file
         self.line = line
         self.field = field
+        self.detail = detail
 
 
 class ReadOnlyStore(AgentCDRError):

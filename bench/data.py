@@ -1,7 +1,9 @@
-"""The benchmark's data set (``agentcdr demo --csv``) and the report ranges chosen in it.
+"""The benchmark's data sets and the report ranges chosen in each.
 
-The data set is generated once per size into the data directory and reused. Its facts (rows
-per day, calls per agent) are read from the CSV once and cached beside it, so every run
+Two shapes of the same seeded calls: ``demo`` (``agentcdr demo --csv``) and ``wide``
+(``bench.shapes``: 5,000 agents, long non-ASCII dispositions, other campaigns and
+durations). Each is generated once per size into the data directory and reused. Its facts
+(rows per day, calls per agent) are read from the CSV once and cached beside it, so every run
 picks the same one-day range and the same agent for the small report.
 """
 
@@ -14,10 +16,12 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
+
+from bench import shapes
 
 # Report time zone of the whole benchmark. UTC lets every database CLI render answer_time
 # without time-zone tables (MariaDB rarely has them loaded); agentcdr does the same per-row
@@ -36,6 +40,7 @@ class DataSpec:
     calls_per_day: int
     end_day: str = "2025-05-31"
     seed: int = 42
+    shape: str = "demo"  # a key of SHAPES
 
     @property
     def rows(self) -> int:
@@ -46,8 +51,9 @@ class DataSpec:
         return (date.fromisoformat(self.end_day) - timedelta(days=self.days - 1)).isoformat()
 
     def csv_path(self, data_dir: Path) -> Path:
+        shape = "" if self.shape == "demo" else f"{self.shape}-"
         return data_dir / (
-            f"calls-{self.days}d-{self.agents}a-{self.calls_per_day}pd-s{self.seed}-"
+            f"calls-{shape}{self.days}d-{self.agents}a-{self.calls_per_day}pd-s{self.seed}-"
             f"{self.end_day}.csv"
         )
 
@@ -58,6 +64,18 @@ SIZES: Final = {
     "quick": DataSpec("quick", days=30, agents=500, calls_per_day=667),
     "smoke": DataSpec("smoke", days=3, agents=20, calls_per_day=100),
 }
+# The data sets: what each changes in a size's spec, and what the results call it.
+SHAPES: Final = {
+    "demo": ("A: demo", {}),
+    "wide": ("B: wide", {"agents_factor": 10}),
+}
+
+
+def spec_of(size: str, shape: str) -> DataSpec:
+    """The data set of ``shape`` in ``size``: the wide one has ten times the agents."""
+    base = SIZES[size]
+    factor = int(SHAPES[shape][1].get("agents_factor", 1))
+    return replace(base, agents=base.agents * factor, shape=shape)
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,14 @@ def ensure_csv(spec: DataSpec, data_dir: Path) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.csv")
     print(f"bench: generating {spec.rows:,} calls into {path} (once)", flush=True)
+    if spec.shape == "wide":
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            shapes.write_csv(
+                out, spec.days, spec.agents, spec.calls_per_day, spec.seed,
+                date.fromisoformat(spec.end_day),
+            )  # fmt: skip
+        os.replace(partial, path)
+        return path
     subprocess.run(
         [
             *AGENTCDR,

@@ -1,29 +1,34 @@
-"""``python -m bench.run`` (``make bench``): the whole benchmark, store by store.
+"""``python -m bench.run`` (``make bench``): the whole benchmark, data set by data set, store
+by store.
 
-For each store: load the data set with ``agentcdr import`` (timed), start ``agentcdr serve``,
-check once that the API and the database CLI return the same rows, then time the one-day and
-the whole-range report in JSON, XML and CSV beside the CLI export (interleaved, medians of
-``--runs``), with the server's peak memory; then put a two-worker server under wrk. Prints a
-table and writes the Markdown (``--out``) and the raw results (``bench/out/``).
+For each data set and store: load the data set with ``agentcdr import`` (timed), start
+``agentcdr serve``, check once that the API and the database CLI return the same rows, then
+time the one-day and the whole-range report in JSON, XML and CSV, plain and compressed, and
+the range's summary by agent, beside the CLI export and (SQLite) Datasette's CSV,
+interleaved, medians of ``--runs``, with the server's peak memory; then put a two-worker
+server under wrk. Prints a table and writes the
+Markdown (``--out``) and the raw results (``bench/out/``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Final
 
-from bench import load, report
-from bench.data import SIZES, DataSet, Range, describe, prepare
-from bench.server import Server, Timing, form_body, run_export
-from bench.stores import STORES, Store
-from bench.verify import compare
+from bench import datasette, load, machine, report
+from bench.data import SHAPES, DataSet, Range, describe, prepare, spec_of
+from bench.server import Server, Timing, form_body, free_port, run_export
+from bench.stores import STORES, Export, SQLiteStore, Store
+from bench.verify import compare, rows
 from bench.vicidial import VicidialStore
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -31,8 +36,9 @@ FORMATS: Final = ("json", "xml", "csv")
 # The summary timed beside each report: the same range grouped by agent, in JSON (what the
 # report page asks for first).
 SUMMARY_BY: Final = "user"
-# The same reports compressed (``FORMAT+CODING``: Accept-Encoding: CODING), bytes on the wire.
-COMPRESSED: Final = ("json+gzip", "csv+gzip", "json+zstd")
+# The same reports compressed (``FORMAT+CODING``: Accept-Encoding: CODING), bytes on the wire:
+# each format with gzip (issue 13's target), and JSON with zstd.
+COMPRESSED: Final = ("json+gzip", "xml+gzip", "csv+gzip", "json+zstd")
 VARIANTS: Final = FORMATS + COMPRESSED
 WARM_UP_SECONDS: Final = 3
 ALL_STORES: Final[dict[str, type[Store]]] = {**STORES, "vicidial": VicidialStore}
@@ -48,15 +54,22 @@ def _median(samples: list[float]) -> float:
     return statistics.median(samples) if samples else 0.0
 
 
-def measure_range(server: Server, store: Store, rng: Range, runs: int, tmp: Path) -> Result:
-    """One range: a verifying (and warming) pass, then ``runs`` interleaved timed passes."""
-    exports = store.exports(rng)
+def measure_range(
+    server: Server, store: Store, rng: Range, runs: int, tmp: Path, others: list[Export]
+) -> Result:
+    """One range: a verifying (and warming) pass, then ``runs`` interleaved timed passes
+    (``others``: exports of other tools, Datasette's)."""
+    exports = store.exports(rng) + others
     reference = next(e for e in exports if e.reference)
     api_file, export_file = tmp / "api.csv", tmp / "export.out"
+    counted: Result = {}
     try:
         server.request(rng, "csv", api_file)
         run_export(reference, export_file)
         check = compare(api_file, export_file, reference.kind)
+        for other in others:
+            run_export(other, export_file)
+            counted["datasette_rows"] = sum(1 for _ in rows(export_file, "csv", header=True))
     finally:
         api_file.unlink(missing_ok=True)
         export_file.unlink(missing_ok=True)
@@ -80,6 +93,7 @@ def measure_range(server: Server, store: Store, rng: Range, runs: int, tmp: Path
         if "peak_rss_kb" in entry:
             entry["peak_rss_kb"].append(timing.peak_rss_kb)
             entry["bytes"] = timing.size
+            entry["encoding"] = timing.encoding
 
     for _ in range(runs):
         for fmt in VARIANTS:
@@ -100,6 +114,7 @@ def measure_range(server: Server, store: Store, rng: Range, runs: int, tmp: Path
         "summary": summary,
         "exports": cli,
         "verified": asdict(check) | {"equal": check.equal, "against": reference.label},
+        **counted,
     }
 
 
@@ -156,7 +171,7 @@ def bench_store(
         "title": store.title,
         "when": _now(),
         "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "commit": report.git_commit(),
+        "commit": machine.git_commit(),
     }
     reason = store.unavailable()
     if reason:
@@ -167,19 +182,26 @@ def bench_store(
         say("  data already loaded (--reuse): import not timed, its last result kept")
         result["import"] = previous.get("import")
     else:
-        loaded = store.load()
-        result["import"] = asdict(loaded) | {
-            "rows_per_s": loaded.rows_per_s,
-            "target": store.import_target,
-        }
-        say(f"  load: {loaded.rows:,} rows in {loaded.seconds:.1f} s ({loaded.rows_per_s:,.0f}/s)")
+        result["import"] = timed_load(store)
     store.add_user()
     tmp = out_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    with Server(store, out_dir, workers=1, port=args.port) as server:
+    with contextlib.ExitStack() as stack:
+        others: Callable[[Range], list[Export]] = lambda rng: []  # noqa: E731
+        if isinstance(store, SQLiteStore):
+            if args.no_datasette:
+                result["datasette_skipped"] = "--no-datasette"
+            elif reason := datasette.install():
+                say(f"  Datasette skipped: {reason}")
+                result["datasette_skipped"] = reason
+            else:
+                log = out_dir / f"datasette-{store.database}.log"
+                base = stack.enter_context(datasette.serving(store.path, free_port(), log))
+                others = lambda rng: [datasette.export(base, store.path, rng)]  # noqa: E731
+        server = stack.enter_context(Server(store, out_dir, workers=1, port=args.port))
         result["idle_rss_kb"] = server.rss_kb()
         result["ranges"] = {
-            rng.key: measure_range(server, store, rng, args.runs, tmp)
+            rng.key: measure_range(server, store, rng, args.runs, tmp, others(rng))
             for rng in (data.one_day, data.all_days)
         }
         if not args.no_load and not load.missing():
@@ -195,6 +217,15 @@ def bench_store(
     return result
 
 
+def timed_load(store: Store) -> Result:
+    loaded = store.load()
+    say(
+        f"  load: {loaded.rows:,} rows in {loaded.seconds:.1f} s ({loaded.rows_per_s:,.0f}/s; "
+        f"load average before {loaded.load_average})"
+    )
+    return asdict(loaded) | {"rows_per_s": loaded.rows_per_s, "target": store.import_target}
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S %Z")
 
@@ -207,6 +238,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--stores",
         default=",".join(ALL_STORES),
         help=f"comma-separated stores to run (default: all of {', '.join(ALL_STORES)})",
+    )
+    parser.add_argument(
+        "--datasets",
+        default=",".join(SHAPES),
+        help=f"comma-separated data sets to run (default: both of {', '.join(SHAPES)})",
     )
     parser.add_argument("--runs", type=int, default=3, help="timed runs per report (median)")
     size = parser.add_mutually_exclusive_group()
@@ -224,6 +260,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port", type=int, help="the port of the servers it starts (default: a free one)"
     )
+    parser.add_argument(
+        "--no-datasette", action="store_true", help="skip Datasette (no install, no timing)"
+    )
+    parser.add_argument(
+        "--import-only",
+        action="store_true",
+        help="time the imports alone; results in bench/out/imports-SIZE.json, not the page",
+    )
     parser.add_argument("--load-seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument(
         "--report-only",
@@ -234,6 +278,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.stores.split(",")) - set(ALL_STORES))
     if unknown:
         parser.error(f"unknown store(s): {', '.join(unknown)}")
+    unknown = sorted(set(args.datasets.split(",")) - set(SHAPES))
+    if unknown:
+        parser.error(f"unknown data set(s): {', '.join(unknown)}")
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     return args
@@ -253,32 +300,60 @@ def main(argv: list[str] | None = None) -> int:
         report.write_markdown(document, markdown)
         say(f"wrote {markdown} from {results_file}")
         return 0
-    data = prepare(SIZES[size], args.data_dir)
-    say(
-        f"data set {size}: {data.rows:,} calls, {data.all_days.from_date}..{data.all_days.to_date}"
-        f"; one day {data.one_day.from_date} ({data.one_day.rows:,} rows); small report "
-        f"{data.small.user} ({data.small.rows} rows)"
-    )
+    if args.import_only:
+        return import_only(args, size, out_dir)
     previous: dict[str, Result] = {}
     if results_file.exists():
-        previous = json.loads(results_file.read_text()).get("stores", {})
-    stores = dict(previous)
-    for name in args.stores.split(","):
-        store = ALL_STORES[name](data, args.data_dir)
-        stores[name] = bench_store(store, data, args, out_dir, previous.get(name, {}))
+        previous = report.datasets(json.loads(results_file.read_text()))
+    sets = dict(previous)
+    for shape in args.datasets.split(","):
+        data = prepare(spec_of(size, shape), args.data_dir)
+        title = SHAPES[shape][0]
+        say(
+            f"data set {title} ({size}): {data.rows:,} calls, {data.all_days.from_date}.."
+            f"{data.all_days.to_date}; one day {data.one_day.from_date} ({data.one_day.rows:,} "
+            f"rows); small report {data.small.user} ({data.small.rows} rows)"
+        )
+        before = previous.get(shape, {}).get("stores", {})
+        stores = dict(before)
+        for name in args.stores.split(","):
+            store = ALL_STORES[name](data, args.data_dir)
+            stores[name] = bench_store(store, data, args, out_dir, before.get(name, {}))
+        sets[shape] = {
+            "title": title,
+            "data": describe(data),
+            "stores": {k: stores[k] for k in ALL_STORES if k in stores},
+        }
     document = {
         "size": size,
-        "data": describe(data),
         "runs": args.runs,
         "load_seconds": args.load_seconds,
-        "machine": report.machine(),
-        "stores": {k: stores[k] for k in ALL_STORES if k in stores},
+        "machine": machine.machine(),
+        "datasets": {k: sets[k] for k in SHAPES if k in sets},
     }
     results_file.write_text(json.dumps(document, indent=1))
     print()
     print(report.text_table(document))
     report.write_markdown(document, markdown)
     say(f"wrote {markdown} and {results_file}")
+    return 0
+
+
+def import_only(args: argparse.Namespace, size: str, out_dir: Path) -> int:
+    """``--import-only``: each data set into each store, timed; nothing else."""
+    results: Result = {"machine": machine.machine(), "imports": {}}
+    for shape in args.datasets.split(","):
+        data = prepare(spec_of(size, shape), args.data_dir)
+        for name in args.stores.split(","):
+            store = ALL_STORES[name](data, args.data_dir)
+            if reason := store.unavailable():
+                say(f"{store.title}: skipped: {reason}")
+                continue
+            say(f"{store.title}, data set {SHAPES[shape][0]}: {store.url}")
+            results["imports"][f"{shape}/{name}"] = timed_load(store) | {"when": _now()}
+    path = out_dir / f"imports-{size}.json"
+    path.write_text(json.dumps(results, indent=1))
+    say(f"wrote {path}")
     return 0
 
 

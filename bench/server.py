@@ -106,6 +106,7 @@ class Timing:
     size: int
     peak_rss_kb: int = 0
     cpu_s: float = 0.0  # CPU time of the server (all its processes) or of the CLI process
+    encoding: str = ""  # the response's Content-Encoding
 
 
 class Server:
@@ -246,11 +247,12 @@ class Server:
     ) -> Timing:
         """One report (or its summary by ``group_by``), timed to its last byte; the body goes
         to ``output`` or nowhere. ``fmt`` ``FORMAT+CODING`` asks for it compressed (curl keeps
-        it compressed: the size is the bytes on the wire)."""
+        it compressed: the size is the bytes on the wire; ``encoding`` is what the server
+        sent)."""
         fmt, _, coding = fmt.partition("+")
         argv = [
             "curl", "-sS", "--max-time", "900", "-o", str(output or "/dev/null"),
-            "-w", "%{http_code} %{size_download}",
+            "-w", "%{http_code} %{size_download} %header{content-encoding}",
             "-H", "Content-Type: application/x-www-form-urlencoded",
             "-H", f"Accept-Encoding: {coding or 'identity'}",
             "--data-binary", form_body(rng, fmt, group_by), self.url,
@@ -265,10 +267,10 @@ class Server:
             cpu = self.cpu_seconds() - cpu
         if done.returncode != 0:
             raise RuntimeError(f"curl failed ({done.returncode}): {done.stderr.strip()}")
-        status, size = (int(x) for x in done.stdout.split())
-        if status != 200:
+        status, size, *encoding = done.stdout.split()
+        if status != "200":
             raise RuntimeError(f"the server answered {status} to a {fmt} report")
-        return Timing(seconds, status, size, peak[0], cpu)
+        return Timing(seconds, int(status), int(size), peak[0], cpu, " ".join(encoding))
 
 
 def run_export(export: Export, output: Path | None = None) -> Timing:

@@ -10,6 +10,7 @@ once with ``LOAD DATA LOCAL INFILE`` and reused; the adapter cannot load anythin
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.demo import generate
+from bench import shapes
 from bench.data import Range
 from bench.stores import (
     MY_HOST,
@@ -144,6 +146,7 @@ class VicidialStore(MariaDBStore):
     def load(self) -> LoadResult:
         """Writes the calls as tab-separated files and loads them (the TSV files are kept)."""
         self.reset()
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         started = time.perf_counter()
         files = self._write_files()
         written = time.perf_counter()
@@ -178,6 +181,7 @@ class VicidialStore(MariaDBStore):
             0.0,
             "LOAD DATA (read-only adapter)",
             f"TSV files written in {written - started:.1f} s, loaded in {seconds:.1f} s",
+            load,
         )
 
     def _write_files(self) -> dict[str, Path]:
@@ -196,14 +200,24 @@ class VicidialStore(MariaDBStore):
         }
         campaigns: dict[str, tuple[str, str]] = {}  # name -> (id, portfolio)
         leads: dict[int, tuple[str, str, int]] = {}  # lead -> (loan, phone, first ts)
-        records = generate(
-            spec.days,
-            spec.agents,
-            spec.calls_per_day,
-            spec.seed,
-            ZoneInfo("UTC"),
-            date.fromisoformat(spec.end_day),
-        )
+        end_day = date.fromisoformat(spec.end_day)
+        if spec.shape == "wide":
+            records = shapes.calls(spec.days, spec.agents, spec.calls_per_day, spec.seed, end_day)
+        else:
+            records = generate(
+                spec.days, spec.agents, spec.calls_per_day, spec.seed, ZoneInfo("UTC"), end_day
+            )
+        # Status codes of the data set's dispositions, and their names as VICIdial keeps
+        # them (30 characters at most: the wide set's long ones are cut, on both sides).
+        codes = {
+            **STATUS_CODES,
+            **{v: STATUS_CODES[k] for k, v in shapes.LONG_DISPOSITIONS.items()},
+        }
+        names = {
+            code: name[:30]
+            for name, code in codes.items()
+            if (name in STATUS_CODES) != (spec.shape == "wide")
+        }
         with files["vicidial_log"].open("w", encoding="utf-8") as out:
             lines: list[str] = []
             for n, r in enumerate(records, 1):
@@ -218,7 +232,7 @@ class VicidialStore(MariaDBStore):
                 lines.append(
                     f"{r.answer_ts}.{n}\t{lead}\t1001\t{campaign[0]}\t{call_date}\t"
                     f"{r.answer_ts}\t{r.answer_ts + r.call_duration_sec}\t"
-                    f"{r.call_duration_sec}\t{STATUS_CODES[r.disposition]}\t1\t"
+                    f"{r.call_duration_sec}\t{codes[r.disposition]}\t1\t"
                     f"{r.phone_number}\t{_text(r.user)}\t"
                     f"{'MANUAL' if r.call_type == 'MANUAL' else 'AUTO'}\tN\tAGENTS\t"
                     f"{r.term_reason}\tMAIN\t1\n"
@@ -240,11 +254,11 @@ class VicidialStore(MariaDBStore):
             for name, (cid, portfolio) in sorted(campaigns.items()):
                 out.write(f"{cid}\t{name}\tY\tRATIO\t{name} campaign\t{portfolio}\n")
         with files["vicidial_statuses"].open("w", encoding="utf-8") as out:
-            for name, code in STATUS_CODES.items():
+            for code, name in names.items():
                 if code not in CAMPAIGN_STATUSES:
                     out.write(f"{code}\t{name}\tY\tY\tCONTACT\n")
         with files["vicidial_campaign_statuses"].open("w", encoding="utf-8") as out:
-            for name, code in STATUS_CODES.items():
+            for code, name in names.items():
                 if code in CAMPAIGN_STATUSES:
                     for cid, _ in campaigns.values():
                         out.write(f"{code}\t{name}\tY\t{cid}\tY\tCONTACT\n")

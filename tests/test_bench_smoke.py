@@ -1,7 +1,9 @@
-"""The benchmark's pipeline on a few hundred calls, SQLite only: it must keep working.
+"""The benchmark's pipeline on a few hundred calls of both data sets, SQLite only: it must
+keep working.
 
-No timing is asserted (the suite runs on shared machines); only that every result is there
-and that the API and the sqlite3 CLI export return the same rows in the same order.
+No timing is asserted (the suite runs on shared machines); only that every result is there,
+that the API and the sqlite3 CLI export return the same rows in the same order, and that
+Datasette (installed into bench/.datasette/ on the first run) streams the same number.
 """
 
 from __future__ import annotations
@@ -27,60 +29,72 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(argv) == 0
 
     document = json.loads((out_dir / "results-smoke.json").read_text())
-    sqlite = document["stores"]["sqlite"]
-    assert sqlite["import"]["rows"] == document["data"]["rows"] == 300
-    for key in ("1d", "all"):
-        measured = sqlite["ranges"][key]
-        rows = measured["range"]["rows"]
-        assert rows > 0
-        # The API's CSV and `sqlite3 -csv` hold the same rows, in the same order.
-        assert measured["verified"] == {
-            "api_rows": rows,
-            "export_rows": rows,
-            "first_difference": None,
-            "api_row": None,
-            "export_row": None,
-            "equal": True,
-            "against": "sqlite3 -csv",
-        }
-        for fmt in ("json", "xml", "csv", "json+gzip", "csv+gzip", "json+zstd"):
-            assert measured["api"][fmt]["median_s"] > 0
-            assert measured["api"][fmt]["bytes"] > 0
-            assert max(measured["api"][fmt]["peak_rss_kb"]) > 0
-        # Compressed on the wire: several times smaller.
-        api = measured["api"]
-        assert api["json+gzip"]["bytes"] * 3 < api["json"]["bytes"]
-        assert api["json+zstd"]["bytes"] * 3 < api["json"]["bytes"]
-        assert api["csv+gzip"]["bytes"] * 2 < api["csv"]["bytes"]
-        assert set(measured["exports"]) == {"sqlite3 -csv", "sqlite3 -json"}
-        assert measured["summary"]["group_by"] == "user"
-        assert measured["summary"]["median_s"] > 0
-        assert measured["summary"]["bytes"] > 0
+    assert set(document["datasets"]) == {"demo", "wide"}
+    for dataset in document["datasets"].values():
+        sqlite = dataset["stores"]["sqlite"]
+        assert sqlite["import"]["rows"] == dataset["data"]["rows"] == 300
+        for key in ("1d", "all"):
+            measured = sqlite["ranges"][key]
+            rows = measured["range"]["rows"]
+            assert rows > 0
+            # The API's CSV and `sqlite3 -csv` hold the same rows, in the same order.
+            assert measured["verified"] == {
+                "api_rows": rows,
+                "export_rows": rows,
+                "first_difference": None,
+                "api_row": None,
+                "export_row": None,
+                "equal": True,
+                "against": "sqlite3 -csv",
+            }
+            assert measured["datasette_rows"] == rows
+            api = measured["api"]
+            for fmt in ("json", "xml", "csv", "json+gzip", "xml+gzip", "csv+gzip", "json+zstd"):
+                assert api[fmt]["median_s"] > 0
+                assert api[fmt]["bytes"] > 0
+                assert max(api[fmt]["peak_rss_kb"]) > 0
+            # Compressed on the wire: several times smaller, and said so.
+            assert api["json+gzip"]["encoding"] == "gzip"
+            assert api["json+zstd"]["encoding"] == "zstd"
+            assert api["json+gzip"]["bytes"] * 3 < api["json"]["bytes"]
+            assert api["json+zstd"]["bytes"] * 3 < api["json"]["bytes"]
+            assert api["csv+gzip"]["bytes"] * 2 < api["csv"]["bytes"]
+            assert measured["summary"]["group_by"] == "user"
+            assert measured["summary"]["median_s"] > 0
+            assert measured["summary"]["bytes"] > 0
+            assert set(measured["exports"]) == {"sqlite3 -csv", "sqlite3 -json", "Datasette CSV"}
+    # The wide set's long dispositions, with commas and quotes, came through as written.
+    wide = next((tmp_path / "data").glob("calls-wide-*.csv")).read_text(encoding="utf-8")
+    assert '"PTP / Promesa de pago ""30 días"" — promesse de paiement, Zahlungszusage"' in wide
 
-    targets = {c.target for c in report.checks(document)}
-    assert targets == {
-        "1 day JSON / sqlite3 -csv",
-        "1 day JSON / sqlite3 -json",
-        "1 day XML / sqlite3 -csv",
-        "1 day CSV / sqlite3 -csv",
-        "3 days JSON / sqlite3 -csv",
-        "3 days JSON / sqlite3 -json",
-        "3 days XML / sqlite3 -csv",
-        "3 days CSV / sqlite3 -csv",
-        "3 days summary by user / 3 days JSON report",
+    targets = {(c.target, c.dataset) for c in report.checks(document)}
+    per_set = {
+        f"{label} {fmt} / {against}"
+        for label in ("1 day", "3 days")
+        for fmt in ("JSON", "XML", "CSV")
+        for against in ("CLI export", "Datasette CSV")
+    }
+    per_set |= {
+        f"{label} {fmt} gzip / CLI export"
+        for label in ("1 day", "3 days")
+        for fmt in ("JSON", "XML", "CSV")
+    }
+    per_set |= {
         "peak RSS, 3 days report",
-        "peak RSS, 3 days / 1 day",
+        "3 days summary by user / 3 days JSON report",
         "import rows/s",
     }
+    assert targets == {(t, d) for t in per_set for d in ("A: demo", "B: wide")}
     printed = capsys.readouterr().out
-    for target in targets:
+    for target in per_set:
         assert f"| {target} | SQLite |" in printed
     markdown = (out_dir / "benchmarks-smoke.md").read_text()
     assert "### Targets" in markdown
-    assert "| SQLite | 1 day | JSON gzip |" in markdown
+    assert "| SQLite | A: demo | 1 day | JSON gzip |" in markdown
     assert report.KEEP_MARKER in markdown
-    assert "API CSV vs `sqlite3 -csv`: 119 / 119 rows, equal" in markdown
-    assert "| SQLite | 3 days | 300 | agentcdr summary by user (JSON) |" in markdown
+    assert "- SQLite (A: demo), 1 day: API CSV vs `sqlite3 -csv`: 119 / 119 rows, equal" in markdown
+    assert "- SQLite (B: wide), 1 day: Datasette CSV rows: 119" in markdown
+    assert "| SQLite | 3 days | agentcdr summary by user (JSON) |" in markdown
 
 
 def test_middleware_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:

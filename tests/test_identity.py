@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from agentcdr.cli import main
 from agentcdr.records import natural_key
-from agentcdr.store.sql.schema import MYSQL, POSTGRESQL, SQLITE, Dialect, _v1
+from agentcdr.store.sql.schema import LATEST, MYSQL, POSTGRESQL, SQLITE, Dialect, _v1
 from agentcdr.store.sql.urls import mysql_connect_kwargs, postgres_connect_kwargs
 from tests.conftest import ApiHarness
 from tests.seed import PASSWORD, rows_of
@@ -233,6 +233,5 @@ def test_older_stores_are_rekeyed_without_duplicates(store_url: str) -> None:
         ("", natural_key("Ann", 1_747_000_400, "5551234567", 4, "GALSERVERS"), None),
     ]
     assert rows_of(store_url, "SELECT version FROM schema_migrations ORDER BY version") == [
-        (1,),
-        (2,),
+        (v,) for v in range(1, LATEST + 1)
     ]

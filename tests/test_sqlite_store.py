@@ -143,7 +143,7 @@ def test_database_in_wal_mode_with_recorded_migrations(sqlite_url: str) -> None:
     seed(sqlite_url, calls=CALLS[:1])
     with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,)]
+        assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,), (3,)]
         plans = {
             name: " ".join(str(r[3]) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
             for name, sql in {
@@ -181,10 +181,10 @@ def test_first_load_builds_the_indexes_at_the_end_and_a_failure_keeps_them(
         "calls_agent",
         "calls_answer",
         "calls_import",
+        "calls_key",
         "calls_portfolio",
         "calls_profile",
         "calls_updated",
-        "sqlite_autoindex_calls_1",
     ]
 
     async def load(fail: bool) -> None:

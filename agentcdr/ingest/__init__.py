@@ -14,42 +14,25 @@ Formats (chosen by extension, or explicitly):
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import os
 import time
-from collections.abc import Callable, Generator
-from contextlib import closing
+from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.errors import ConfigError
-from agentcdr.ingest.apijson import api_json_batches
-from agentcdr.ingest.fields import Builder, record_builder
-from agentcdr.ingest.readers import csv_batches, ndjson_batches
-from agentcdr.records import CallRecord, natural_key
+from agentcdr.ingest.pipeline import READERS, ReadSpec, batch_source, pipelined
+from agentcdr.records import natural_key
 from agentcdr.store.base import CallStore, WriteCounts
 
-BATCH_ROWS: Final = 5000
+# Rows per batch handed from the reader to the writer (the stores cut their statements
+# from it): large enough to spread the fixed costs of a message and a statement.
+BATCH_ROWS: Final = 20_000
 
-
-class _Reader(Protocol):
-    def __call__(
-        self,
-        raw: BinaryIO,
-        name: str,
-        builder_for: Callable[[dict[str, int]], Builder],
-        batch_rows: int,
-        warn: Callable[[str], None],
-    ) -> Generator[list[CallRecord], None, None]: ...
-
-
-READERS: Final[dict[str, _Reader]] = {
-    "csv": csv_batches,
-    "ndjson": ndjson_batches,
-    "json": api_json_batches,
-}
 FORMATS: Final = tuple(READERS)
 SUFFIXES: Final = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json"}
 
@@ -96,6 +79,7 @@ async def import_file(
     progress: Callable[[int], None] | None = None,
     warn: Callable[[str], None] | None = None,
     dry_run: bool = False,
+    reader_process: bool | None = None,
 ) -> ImportResult:
     """Validates and writes one file in one transaction; all of it commits, or nothing.
 
@@ -104,30 +88,32 @@ async def import_file(
     overlap can be imported side by side. ``progress`` is called after each batch with the
     number of bytes read so far; ``warn`` receives warnings such as unknown columns.
     ``dry_run`` validates and counts what would be inserted, updated and left unchanged,
-    and writes nothing.
+    and writes nothing. ``reader_process`` reads the file in a child process (by default
+    when it is large: ``pipeline.PROCESS_BYTES``).
     """
     name = str(path)
     kind = detect_format(path, fmt)
     if len(source) > 64:
         raise ConfigError("the import source name is longer than 64 characters")
-    read = READERS[kind]
     try:
         raw = open(path, "rb")  # noqa: SIM115 - closed below, after the transaction
     except OSError as exc:
         raise ConfigError(f"cannot read {name}: {exc.strerror or exc}") from exc
     started = time.perf_counter()
-    batches = read(
-        raw, name, lambda index: record_builder(index, tz, source), batch_rows, warn or _log.warning
-    )
-    # The reader is closed before the file, also when a write fails half-way.
-    with raw, closing(batches):
-        async with store.writer(source, kind="import", name=name, dry_run=dry_run) as writer:
-            # Parsing runs in a thread, batch by batch, to keep the event loop free. Reading
-            # the next batch while one is written would not pay: both hold the GIL.
-            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-                await writer.write(batch)
+    spec = ReadSpec(name, kind, tz, source, batch_rows)
+    # The reader starts first (a child process takes a moment), and is closed after the
+    # transaction has ended, also when a write fails half-way.
+    with raw:
+        size = os.fstat(raw.fileno()).st_size
+        async with (
+            batch_source(spec, raw, size, warn or _log.warning, reader_process) as batches,
+            store.writer(source, kind="import", name=name, dry_run=dry_run) as writer,
+            aclosing(pipelined(batches)) as items,
+        ):
+            async for rows, position in items:
+                await writer.write_rows(rows)
                 if progress is not None:
-                    progress(raw.tell())
+                    progress(position)
     seconds = time.perf_counter() - started
     return ImportResult(name, kind, writer.counts, seconds, writer.import_id, dry_run)
 

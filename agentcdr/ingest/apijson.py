@@ -18,7 +18,7 @@ from typing import BinaryIO, Final
 from agentcdr.errors import DataError
 from agentcdr.ingest.fields import OBJECT_INDEX, BadValue, Builder, ObjectRows
 from agentcdr.jsonrows import JsonRowsError, Row, RowsParser
-from agentcdr.records import CallRecord
+from agentcdr.store.base import WriteRow
 
 _CHUNK: Final = 1 << 20
 _MAX_ITEM: Final = 16 << 20  # a row or kept value longer than this is not a report row
@@ -59,12 +59,12 @@ def api_json_batches(
     builder_for: Callable[[dict[str, int]], Builder],
     batch_rows: int,
     warn: Callable[[str], None],
-) -> Generator[list[CallRecord], None, None]:
+) -> Generator[list[WriteRow], None, None]:
     objects = ObjectRows(lambda keys: warn(f"{name}: ignoring unknown keys: {', '.join(keys)}"))
     values = objects.values
     build = builder_for(dict(OBJECT_INDEX))
     parser = RowsParser(bare_array=True, max_item_bytes=_MAX_ITEM)
-    batch: list[CallRecord] = []
+    batch: list[WriteRow] = []
     for row in _document_rows(raw, name, parser):
         try:
             batch.append(build(values(row.value)))

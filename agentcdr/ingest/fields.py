@@ -1,15 +1,15 @@
-"""One imported row (its values as text) -> a validated ``CallRecord``.
+"""One imported row (its values as text) -> the validated values a store writes.
 
 Every reader turns its rows into lists of strings and hands them to a builder made for its
-column layout. The builder is the per-row hot path of an import, so the usual values take
-one dictionary look-up each (answer times, call types, portfolios, profiles) and unusual
-ones take a slower path that either accepts them or explains what is wrong.
+column layout. The builder is the per-row hot path of an import, so a value seen before
+takes one dictionary look-up, and a row with anything new takes the full check, which
+either accepts it or explains what is wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from agentcdr.clock import ZoneClock, clock_seconds
@@ -18,7 +18,6 @@ from agentcdr.records import (
     CALL_TYPES,
     COLUMNS,
     DEFAULT_FIELDS,
-    CallRecord,
     natural_key,
     profile_of,
 )
@@ -38,7 +37,8 @@ _MAX_BIGINT: Final = 2**63 - 1
 _MAX_INT: Final = 2**31 - 1  # duration_sec is a 32-bit INTEGER on PostgreSQL
 _NULLS: Final = frozenset({"null", "\\n", "none"})
 
-Builder = Callable[[Sequence[str]], CallRecord]
+# One row's values as text -> the values a store writes (``store.sql.rows.WRITE_COLUMNS``).
+Builder = Callable[[Sequence[str]], tuple[Any, ...]]
 
 
 class BadValue(Exception):
@@ -113,22 +113,123 @@ def _unstorable(values: Mapping[str, str]) -> None:
             raise BadValue(field, f"is longer than {LIMITS[field]} characters")
 
 
-# One flat function on purpose: it runs for every row, and helper calls cost.
-def record_builder(  # noqa: PLR0915
+_CACHED: Final = 4096  # distinct values a builder remembers per column
+
+
+def _positions(index: Mapping[str, int]) -> tuple[Any, ...]:
+    """Where a row's values stand: every ``REQUIRED`` field, then ``DURATIONS`` and
+    ``OPTIONAL`` ones (None where the row has none)."""
+    return (*(index[f] for f in REQUIRED), *(index.get(f) for f in (*DURATIONS, *OPTIONAL)))
+
+
+def record_builder(  # noqa: PLR0915 - one flat function: it runs for every row
     index: Mapping[str, int], tz: ZoneInfo, source: str = ""
 ) -> Builder:
-    """A function validating one row (values as text, positioned by ``index``) into a record.
+    """A function validating one row (values as text, positioned by ``index``) into the
+    values a store writes (``store.sql.rows.WRITE_COLUMNS``: the source, the call id, the
+    agent and its lower-cased key, then the other columns of ``records.COLUMNS``).
 
     ``index`` maps field names to positions in the row; it must hold every ``REQUIRED``
     field and at least one of ``DURATIONS``. Raises ``BadValue`` for a bad value.
+
+    Most columns repeat a few values (agents, campaigns, dispositions, call types): each
+    distinct text is validated once, by the full check (``_checked``), and remembered; a
+    row whose texts are all known takes one dictionary look-up per column. A row with
+    anything new takes the full check, which raises exactly the error the row deserves.
+    The remembered values are the same objects row after row, which also makes a batch
+    cheap to pickle to the writing process (the pickle refers to a repeated object).
     """
-    i_user, i_time, i_disp, i_phone, i_loan, i_type, i_lead, i_term, i_port, i_camp = (
-        index[f] for f in REQUIRED
-    )
-    i_hms = index.get("call_duration")
-    i_sec = index.get("call_duration_sec")
-    i_prof = index.get("profile")
-    i_cid = index.get("call_id")
+    (
+        i_user, i_time, i_disp, i_phone, i_loan, i_type, i_lead, i_term, i_port, i_camp,
+        i_hms, i_sec, i_prof, i_cid,
+    ) = _positions(index)  # fmt: skip
+    epoch = ZoneClock(tz).from_text
+    w_call_id, w_phone, w_loan = (LIMITS[f] for f in ("call_id", "phone_number", "loan_number"))
+    checked = _checked(index, tz, source)
+    clock = clock_seconds()
+    users: dict[str, tuple[str, str]] = {}
+    texts: tuple[dict[str, str], ...] = ({}, {}, {}, {})  # disposition, term, campaign, type
+    dispositions, terms, campaigns, call_types = texts
+    portfolios: dict[str, str] = {}
+    profiles: dict[tuple[str, str, str], str] = {}
+    seconds: dict[str, int] = {}
+
+    def remember(v: Sequence[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Keeps the row's validated values for the rows to come; returns the row with the
+        kept objects in it."""
+        if len(users) < _CACHED:
+            users.setdefault(v[i_user], (row[2], row[3]))
+        for cache, at, position in zip(
+            texts, (i_disp, i_term, i_camp, i_type), (5, 11, 13, 8), strict=True
+        ):
+            if len(cache) < _CACHED:
+                cache.setdefault(v[at], row[position])
+        if len(portfolios) < _CACHED:
+            portfolios.setdefault(v[i_port], row[12])
+        if len(profiles) < _CACHED:
+            raw = v[i_prof] if i_prof is not None else ""
+            profiles.setdefault((raw, v[i_camp], v[i_port]), row[14])
+        if i_sec is not None and (text := v[i_sec]) and len(seconds) < _CACHED:
+            seconds.setdefault(text, row[9])
+        return row
+
+    def build(v: Sequence[str]) -> tuple[Any, ...]:
+        try:
+            user, key = users[v[i_user]]
+            disposition = dispositions[v[i_disp]]
+            call_type = call_types[v[i_type]]
+            term = terms[v[i_term]]
+            portfolio = portfolios[v[i_port]]
+            campaign = campaigns[v[i_camp]]
+            profile = profiles[v[i_prof] if i_prof is not None else "", v[i_camp], v[i_port]]
+            if i_sec is not None and (text := v[i_sec]):
+                duration = seconds[text]
+            elif i_hms is not None and (text := v[i_hms]):
+                duration = clock[text]
+            else:
+                return remember(v, checked(v))
+        except KeyError:
+            return remember(v, checked(v))
+        text = v[i_lead]
+        if not text:
+            lead_id = None
+        elif text.isdigit() and len(text) < 19 and text.isascii():
+            lead_id = int(text)
+        else:
+            return checked(v)
+        phone, loan = v[i_phone], v[i_loan]
+        call_id = v[i_cid].strip() if i_cid is not None else ""
+        if (
+            len(phone) > w_phone
+            or len(loan) > w_loan
+            or len(call_id) > w_call_id
+            or "\x00" in phone
+            or "\x00" in loan
+            or "\x00" in call_id
+        ):
+            return checked(v)  # which says what is wrong
+        try:
+            answer_ts = epoch(v[i_time])
+        except ValueError:
+            return checked(v)
+        if not call_id:
+            call_id = natural_key(user, answer_ts, phone, lead_id, campaign)
+        return (
+            source, call_id, user, key, answer_ts, disposition, phone, loan, call_type,
+            duration, lead_id, term, portfolio, campaign, profile,
+        )  # fmt: skip
+
+    return build
+
+
+# One flat function on purpose: it runs for every row with a value not seen before.
+def _checked(index: Mapping[str, int], tz: ZoneInfo, source: str) -> Builder:
+    """The full check of one row, field by field in a fixed order (so that a row with
+    several bad values always names the same one); the values as ``record_builder``'s."""
+    (
+        i_user, i_time, i_disp, i_phone, i_loan, i_type, i_lead, i_term, i_port, i_camp,
+        i_hms, i_sec, i_prof, i_cid,
+    ) = _positions(index)  # fmt: skip
     epoch = ZoneClock(tz).from_text
     w_user, w_call_id, w_disposition, w_phone, w_loan, w_term, w_campaign, w_profile = (
         LIMITS[f]
@@ -145,10 +246,8 @@ def record_builder(  # noqa: PLR0915
     )
     clock = clock_seconds()
     call_types = {variant: t for t in CALL_TYPES for variant in (t, t.lower(), t.title())}
-    portfolios: dict[str, str] = {}
-    profiles: dict[tuple[str, str], str] = {}
 
-    def build(v: Sequence[str]) -> CallRecord:
+    def build(v: Sequence[str]) -> tuple[Any, ...]:
         user = v[i_user].strip()
         if not user:
             raise BadValue("user", "must not be empty")
@@ -160,17 +259,13 @@ def record_builder(  # noqa: PLR0915
                 "answer_time", f"expected a valid YYYY-MM-DD HH:MM:SS, got {shown(text)}"
             ) from None
         call_type = call_types.get(v[i_type]) or _call_type(v[i_type])
-        portfolio = portfolios.get(v[i_port])
-        if portfolio is None:
-            portfolio = portfolios[v[i_port]] = _portfolio(v[i_port])
+        portfolio = _portfolio(v[i_port])
         campaign = v[i_camp].strip()
         if not campaign:
             raise BadValue("campaign_name", "must not be empty")
         profile = v[i_prof].strip().upper() if i_prof is not None else ""
         if not profile:
-            profile = profiles.get((campaign, portfolio), "")
-            if not profile:
-                profile = profiles[campaign, portfolio] = profile_of(campaign, portfolio)
+            profile = profile_of(campaign, portfolio)
         # The exact seconds win over the clock form when a file has both.
         if i_sec is not None and (text := v[i_sec]):
             if text.isdigit() and len(text) < 10 and text.isascii():
@@ -217,22 +312,10 @@ def record_builder(  # noqa: PLR0915
             )
         if not call_id:
             call_id = natural_key(user, answer_ts, phone, lead_id, campaign)
-        return CallRecord(
-            call_id,
-            user,
-            answer_ts,
-            disposition,
-            phone,
-            loan,
-            call_type,
-            duration,
-            lead_id,
-            term,
-            portfolio,
-            campaign,
-            profile,
-            source,
-        )
+        return (
+            source, call_id, user, user.lower(), answer_ts, disposition, phone, loan, call_type,
+            duration, lead_id, term, portfolio, campaign, profile,
+        )  # fmt: skip
 
     return build
 

@@ -24,9 +24,9 @@ from agentcdr.ingest.fields import (
     Builder,
     ObjectRows,
 )
-from agentcdr.records import CallRecord
+from agentcdr.store.base import WriteRow
 
-Batches = Generator[list[CallRecord], None, None]
+Batches = Generator[list[WriteRow], None, None]
 Warn = Callable[[str], None]
 
 
@@ -75,7 +75,7 @@ def csv_batches(
             raise DataError(name, 1, "(header)", "the file is empty; expected a header row")
         build = builder_for(_csv_index(name, header, warn))
         width = len(header)
-        batch: list[CallRecord] = []
+        batch: list[WriteRow] = []
         line = reader.line_num
         start = line + 1
         for row in reader:
@@ -114,7 +114,7 @@ def ndjson_batches(
     objects = ObjectRows(lambda keys: warn(f"{name}: ignoring unknown keys: {', '.join(keys)}"))
     values = objects.values
     build = builder_for(dict(OBJECT_INDEX))
-    batch: list[CallRecord] = []
+    batch: list[WriteRow] = []
     number = 0
     try:
         for number, line in enumerate(raw, 1):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from agentcdr.records import ApiUser, CallRecord, ReportRequest, Row
 from agentcdr.summary import SummaryRow
@@ -50,8 +50,16 @@ class WriteCounts:
         return iter((self.inserted, self.updated, self.unchanged))
 
 
+# A call as a writer takes it in ``write_rows``: its values in the order of
+# ``store.sql.rows.WRITE_COLUMNS`` (what import builds straight from a file's text, with no
+# ``CallRecord`` in between; ``store.sql.rows.write_row`` makes one from a record).
+WriteRow = tuple[Any, ...]
+
+
 class CallWriter(Protocol):
     async def write(self, records: Sequence[CallRecord]) -> None: ...
+
+    async def write_rows(self, rows: Sequence[WriteRow]) -> None: ...
 
     @property
     def counts(self) -> WriteCounts:

@@ -6,6 +6,15 @@ transaction, one consistent snapshot: asyncmy has no flow control, so streaming 
 result into a slower encoder piled the rows up in memory (1 GB for a 30-day XML report:
 docs/benchmarks.md, finding 4). Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE``
 statements.
+
+A first load into an empty table builds the indexes once the rows are in. MySQL commits
+around every DDL statement, so this cannot hide inside the import's transaction as on the
+other databases: under the migration lock, the load holds ``LOCK TABLES … WRITE`` from the
+moment it finds the table empty until the indexes are back (other sessions wait, rather than
+read a table without the indexes the reports name), drops the indexes, the unique key too,
+writes the rows in its transaction (merging, before the commit, a call the file held more
+than once), and then, committed or rolled back, builds them again. Should the process die in
+between, the next store to open builds what is missing (``_repair``).
 """
 
 from __future__ import annotations
@@ -16,15 +25,18 @@ from typing import Any, Final
 from agentcdr.errors import DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
 from agentcdr.store import mysql
-from agentcdr.store.base import PoolUse
+from agentcdr.store.base import PoolUse, WriteRow
 from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
 from agentcdr.store.sql.rows import (
-    CALL_COLUMN_COUNT,
-    CALL_COLUMN_NAMES,
     CALL_COLUMNS,
+    REPEATED,
     VALUE_COLUMNS,
+    WRITE_COLUMNS,
+    merge_repeats,
+    merge_sql,
+    stamps,
 )
-from agentcdr.store.sql.schema import MYSQL, migrate
+from agentcdr.store.sql.schema import CALL_INDEXES, MYSQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
 from agentcdr.store.stream import KeysetPages
 
@@ -36,10 +48,26 @@ _SESSION: Final = ("sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'", "sql
 # databases sharing a server migrate independently.
 _LOCK_NAME: Final = "LEFT(CONCAT('agentcdr.migrate.', DATABASE()), 64)"
 _LOCK_WAIT_SECONDS: Final = 600
+_LOCK_WAIT_TIMEOUT: Final = 1205  # the server's error number
+# The indexes of calls but the primary key, as ALTER TABLE … ADD takes them. The unique key
+# is named after its first column (MySQL's choice in migration 1).
+_UNIQUE_KEY: Final = "source"
+_INDEXES: Final = {
+    _UNIQUE_KEY: f"UNIQUE INDEX {_UNIQUE_KEY} (source, call_id)",
+    **{name: f"INDEX {name} ({columns})" for name, columns in CALL_INDEXES.items()},
+}
+# Whether a first load's file held a call twice (no index: one sort of the keys; without
+# SQL_BIG_RESULT, MariaDB groups 2M keys in a temporary table, 8x slower here).
+_ANY_REPEATED: Final = (
+    "SELECT SQL_BIG_RESULT 1 FROM calls GROUP BY source, call_id HAVING COUNT(*) > 1 LIMIT 1"
+)
+# Seconds a first load waits to lock the empty table (readers of an empty table finish at
+# once; anything longer is a stuck session, and the import goes the usual way).
+_TABLE_LOCK_WAIT: Final = 5
 _INTEGER_COLUMNS: Final = frozenset(c.store for c in COLUMNS if c.integer)
-# Where VALUE_COLUMNS stand in a row of CALL_COLUMNS.
+# Where VALUE_COLUMNS stand in a row of WRITE_COLUMNS.
 _VALUES: Final = slice(
-    CALL_COLUMN_NAMES.index(VALUE_COLUMNS[0]), CALL_COLUMN_NAMES.index(VALUE_COLUMNS[-1]) + 1
+    WRITE_COLUMNS.index(VALUE_COLUMNS[0]), WRITE_COLUMNS.index(VALUE_COLUMNS[-1]) + 1
 )
 
 # MariaDB plans a wide date range (a 30-day report on 2M calls) as a full table scan plus a
@@ -60,11 +88,16 @@ def _same(column: str) -> str:
     return f"CAST({column} AS BINARY) <=> CAST(VALUES({column}) AS BINARY)"
 
 
+def insert_sql(now: int, import_id: int) -> str:
+    """The insert of one call (``WRITE_COLUMNS`` bound, the stamps as literals)."""
+    marks = ", ".join(["%s"] * len(WRITE_COLUMNS))
+    return f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({marks}, {stamps(now, import_id)})"
+
+
 # updated_at is assigned first: MySQL applies the assignments left to right, so the columns
 # it compares still hold their old values.
-UPSERT: Final = (
-    f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['%s'] * CALL_COLUMN_COUNT)}) "
-    "ON DUPLICATE KEY UPDATE updated_at = IF("
+_ON_DUPLICATE: Final = (
+    " ON DUPLICATE KEY UPDATE updated_at = IF("
     + " AND ".join(_same(c) for c in VALUE_COLUMNS)
     + ", updated_at, VALUES(updated_at)), "
     + ", ".join(f"{c} = VALUES({c})" for c in VALUE_COLUMNS)
@@ -113,10 +146,24 @@ class _MySQLRows:
 
 
 class _MySQLWriter(BatchWriter):
+    # Rows per statement (one COM_STMT_BULK_EXECUTE on MariaDB): large, to spread the fixed
+    # costs of a statement and of the look-up of the stored calls.
+    batch_rows = 10_000
+
     def __init__(self, conn: Any, cursor: Any, source: str) -> None:
         super().__init__(source)
         self.conn = conn
         self._cursor = cursor
+        self._now = 0
+        self._insert = self._upsert_sql = ""
+        self.table_locked = False  # a first load: LOCK TABLES, the indexes dropped
+
+    def _statements(self, now: int) -> tuple[str, str]:
+        if now != self._now:  # the statements change once a second at most
+            self._now = now
+            self._insert = insert_sql(now, self._import_id)
+            self._upsert_sql = self._insert + _ON_DUPLICATE
+        return self._insert, self._upsert_sql
 
     async def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
         await self._cursor.execute(sql, tuple(params))
@@ -125,7 +172,7 @@ class _MySQLWriter(BatchWriter):
     async def _run(self, sql: str, params: Sequence[Any]) -> None:
         await self._cursor.execute(sql, tuple(params))
 
-    async def _stored(self, batch: list[tuple[Any, ...]]) -> dict[tuple[Any, Any], tuple[Any, ...]]:
+    async def _stored(self, batch: list[WriteRow]) -> dict[tuple[Any, Any], tuple[Any, ...]]:
         """The stored values of the batch's calls that exist, locked until the commit."""
         by_source: dict[str, list[str]] = {}
         for row in batch:
@@ -142,7 +189,27 @@ class _MySQLWriter(BatchWriter):
                 stored[row[0], row[1]] = tuple(row[2:])
         return stored
 
-    async def _upsert(self, batch: list[tuple[Any, ...]]) -> tuple[int, int]:
+    async def _insert_new(self, batch: list[WriteRow], now: int) -> None:
+        # Only in a first load, when the table has no unique key: nothing can clash.
+        await self._cursor.executemany(self._statements(now)[0], batch)
+
+    async def build_indexes(self) -> None:
+        """Before a first load commits (the indexes themselves come after: MySQL commits
+        around ALTER TABLE), a call the file held more than once, which would stop the
+        unique key's build, is merged as the upserts would have."""
+        if not self.table_locked:
+            return
+        await self._cursor.execute(_ANY_REPEATED)
+        if not await self._cursor.fetchall():
+            return
+        await self._cursor.execute(REPEATED)
+        merged = merge_repeats(list(await self._cursor.fetchall()))
+        update, delete = merge_sql(["%s"] * (len(VALUE_COLUMNS) + 2))
+        await self._cursor.executemany(update, merged.updates)
+        await self._cursor.executemany(delete, merged.deletes)
+        self.repeated(merged)
+
+    async def _upsert(self, batch: list[WriteRow], now: int) -> tuple[int, int]:
         # InnoDB runs an upsert of an existing key as an insert, undone when the unique key
         # clashes, and then an update: several times the work of reading the row. So the
         # stored values are read first (and locked, so that they stay what was compared),
@@ -161,7 +228,7 @@ class _MySQLWriter(BatchWriter):
                 continue
             send.append(row)
         if send:
-            await self._cursor.executemany(UPSERT, send)
+            await self._cursor.executemany(self._statements(now)[1], send)
         return inserted, inserted + changed
 
 
@@ -253,13 +320,21 @@ class MySQLStore(ServerStore):
             except mysql.DRIVER_ERRORS as exc:
                 raise mysql.unavailable(exc) from exc
 
-    async def _begin(self, conn: Any, source: str) -> BatchWriter:
+    async def _begin(self, conn: Any, source: str, first_load: bool) -> BatchWriter:
         cursor = conn.cursor()
+        writer = _MySQLWriter(conn, cursor, source)
+        if first_load and await _lock_empty_table(conn, cursor):
+            writer.table_locked = writer.loading = True
         # Read committed: the writer's "does this key exist" counts see what other importers
         # have committed meanwhile, as its upserts do.
         await cursor.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        await conn.begin()
-        return _MySQLWriter(conn, cursor, source)
+        if not writer.table_locked:
+            await conn.begin()  # (under LOCK TABLES, BEGIN would release the tables)
+            # Claim calls for writing before the entry in imports: a first load locks the
+            # two in that order, and the other order would be a deadlock with it.
+            await cursor.execute("SELECT 1 FROM calls WHERE 1 = 0 FOR UPDATE")
+            await cursor.fetchall()
+        return writer
 
     async def _end(self, writer: BatchWriter, commit: bool) -> None:
         assert isinstance(writer, _MySQLWriter)
@@ -269,8 +344,27 @@ class MySQLStore(ServerStore):
             else:
                 await writer.conn.rollback()
         finally:
-            # A connection still inside a transaction (a failed commit) is dropped by the pool.
-            await self._live_pool().release(writer.conn)
+            try:
+                if writer.table_locked:
+                    await _unlock_table(writer.conn, writer._cursor)
+            finally:
+                # A connection still inside a transaction (a failed commit) is dropped by
+                # the pool.
+                await self._live_pool().release(writer.conn)
+
+    async def _repair(self) -> None:
+        """Builds indexes of ``calls`` that are missing: a first load that died half-way
+        (one still running holds the lock, and is left alone)."""
+        async with self._live_pool().acquire() as conn, conn.cursor() as cursor:
+            if not await _missing_indexes(cursor):
+                return
+            await cursor.execute(f"SELECT GET_LOCK({_LOCK_NAME}, 0)")
+            if (await cursor.fetchone())[0] != 1:
+                return
+            try:
+                await _build_missing(cursor)
+            finally:
+                await _release(cursor)
 
     @staticmethod
     def refuses_writes(exc: BaseException) -> bool:
@@ -278,6 +372,96 @@ class MySQLStore(ServerStore):
 
     async def _discard(self, conn: Any) -> None:
         mysql.discard(self._live_pool(), conn)
+
+
+async def _missing_indexes(cursor: Any) -> list[str]:
+    await cursor.execute(
+        "SELECT DISTINCT index_name FROM information_schema.statistics "
+        "WHERE table_schema = DATABASE() AND table_name = 'calls'"
+    )
+    present = {row[0] for row in await cursor.fetchall()}
+    return [name for name in _INDEXES if name not in present]
+
+
+async def _build_missing(cursor: Any) -> None:
+    missing = await _missing_indexes(cursor)
+    if not missing:
+        return
+    mysql.log.warning("building the missing indexes of calls: %s", ", ".join(missing))
+    try:
+        if _UNIQUE_KEY in missing:
+            # Writers may have stored a call twice meanwhile; the last version stays.
+            await cursor.execute(
+                "DELETE c FROM calls c JOIN calls d ON d.source = c.source "
+                "AND d.call_id = c.call_id AND d.id > c.id"
+            )
+        await cursor.execute(_add_indexes(missing))
+    except mysql.DRIVER_ERRORS as exc:
+        if not mysql.refuses_writes(exc):
+            raise
+        mysql.log.warning("cannot build them on this server: %s", exc)
+
+
+def _add_indexes(names: list[str]) -> str:
+    # One statement: InnoDB reads the table once for all of them.
+    return "ALTER TABLE calls " + ", ".join(f"ADD {_INDEXES[name]}" for name in names)
+
+
+async def _lock_empty_table(conn: Any, cursor: Any) -> bool:
+    """Starts a first load when ``calls`` is empty: the migration lock, then the tables
+    written locked (and rechecked), autocommit off, and the secondary indexes dropped.
+    False, with nothing held, when the table has rows or another session holds a lock."""
+    await cursor.execute(f"SELECT GET_LOCK({_LOCK_NAME}, 0)")
+    if (await cursor.fetchone())[0] != 1:
+        return False
+    try:
+        await cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM calls)")
+        if (await cursor.fetchone())[0]:
+            # Table locks want autocommit off (BEGIN would release them); a session that
+            # holds the table for minutes or more makes the load go the usual way.
+            await conn.autocommit(False)
+            await cursor.execute(f"SET SESSION lock_wait_timeout = {_TABLE_LOCK_WAIT}")
+            try:
+                await cursor.execute(
+                    "LOCK TABLES calls WRITE, calls AS repeated READ, imports WRITE"
+                )
+            except mysql.DRIVER_ERRORS as exc:
+                if mysql.error_code(exc) != _LOCK_WAIT_TIMEOUT:
+                    raise
+                await conn.autocommit(True)
+                await _release(cursor)
+                return False
+            await cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM calls)")
+            if (await cursor.fetchone())[0]:
+                await cursor.execute(
+                    "ALTER TABLE calls "
+                    + ", ".join(f"DROP INDEX IF EXISTS {name}" for name in _INDEXES)
+                )
+                return True
+            await cursor.execute("UNLOCK TABLES")
+            await conn.autocommit(True)
+    except BaseException:
+        await _release(cursor)
+        raise
+    await _release(cursor)
+    return False
+
+
+async def _release(cursor: Any) -> None:
+    await cursor.execute("SET SESSION lock_wait_timeout = DEFAULT")
+    await cursor.execute(f"SELECT RELEASE_LOCK({_LOCK_NAME})")
+    await cursor.fetchall()
+
+
+async def _unlock_table(conn: Any, cursor: Any) -> None:
+    """Ends a first load (its transaction has ended): the indexes built again, whether the
+    rows were committed or not, then the tables and the lock released."""
+    try:
+        await cursor.execute(_add_indexes(list(_INDEXES)))
+    finally:
+        await cursor.execute("UNLOCK TABLES")
+        await conn.autocommit(True)
+        await _release(cursor)
 
 
 def report_hooks(flavour: mysql.Flavour, statement_timeout: float) -> QueryHooks:

@@ -3,7 +3,9 @@
 Reports stream from a server-side cursor inside a read-only transaction, a batch per round
 trip, with ``SET LOCAL statement_timeout`` bounding every step. Imports copy each batch into
 a temporary table (binary COPY) and upsert it from there in one statement, which also says
-how many rows were inserted and how many changed.
+how many rows were inserted and how many changed. A first load into an empty table locks it,
+drops its secondary indexes, copies each batch straight into it, and builds the indexes
+before the commit: all in the one transaction, so a failure rolls the indexes back too.
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ import asyncpg  # type: ignore[import-untyped]
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import COLUMNS, ReportRequest, Row
-from agentcdr.store.base import PoolUse
+from agentcdr.store.base import PoolUse, WriteRow
 from agentcdr.store.sql.query import report_query, summary_query
-from agentcdr.store.sql.rows import CALL_COLUMN_NAMES, CALL_COLUMNS, VALUE_COLUMNS
-from agentcdr.store.sql.schema import POSTGRESQL, migrate
+from agentcdr.store.sql.rows import (
+    CALL_COLUMN_NAMES,
+    CALL_COLUMNS,
+    REPEATED,
+    VALUE_COLUMNS,
+    WRITE_COLUMNS,
+    merge_repeats,
+    merge_sql,
+)
+from agentcdr.store.sql.schema import CALL_INDEXES, POSTGRESQL, create_index, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
 from agentcdr.store.sql.urls import postgres_connect_kwargs
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE
@@ -28,7 +38,6 @@ from agentcdr.store.stream import TIME_LIMIT, UNREADABLE
 # locks are per database, so two agentcdr databases on one server do not wait on each other.
 _MIGRATION_LOCK: Final = int.from_bytes(b"agentcdr", "big")
 
-_COLUMNS: Final = CALL_COLUMN_NAMES
 _TYPES: Final = {
     **{c.store: {"int": "integer", "bigint": "bigint"}[c.kind] for c in COLUMNS if c.integer},
     "inserted_at": "bigint",
@@ -40,13 +49,14 @@ _TYPES: Final = {
 _STAGING: Final = "agentcdr_import"
 STAGING_TABLE: Final = (
     f"CREATE TEMPORARY TABLE {_STAGING} ("
-    + ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in _COLUMNS)
+    + ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in WRITE_COLUMNS)
     + ") ON COMMIT DROP"
 )
+_SELECT_STAGED: Final = f"{', '.join(WRITE_COLUMNS)}, $1, $1, $2"  # the stamps: now, import id
 # xmax = 0 holds exactly for rows this statement inserted (an updated row version carries
 # the updating transaction's id): the usual way to tell inserts from updates in one upsert.
 UPSERT: Final = (
-    f"WITH up AS (INSERT INTO calls ({CALL_COLUMNS}) SELECT {CALL_COLUMNS} FROM {_STAGING} "
+    f"WITH up AS (INSERT INTO calls ({CALL_COLUMNS}) SELECT {_SELECT_STAGED} FROM {_STAGING} "
     "ON CONFLICT (source, call_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in (*VALUE_COLUMNS, "updated_at"))
     + f" WHERE ({', '.join(f'calls.{c}' for c in VALUE_COLUMNS)}) IS DISTINCT FROM "
@@ -133,12 +143,27 @@ class _PostgresRows:
             await _give_back(self._pool, self._conn)
 
 
+# The memory of the server's index builds at the end of a first load (the default, 64 MB,
+# sorts 2M calls in several passes on disk).
+_BUILD_MEMORY: Final = "256MB"
+# The name of the unique (source, call_id) constraint (PostgreSQL chose it in migration 1).
+_UNIQUE_KEY: Final = (
+    "SELECT conname FROM pg_constraint WHERE conrelid = 'calls'::regclass AND contype = 'u'"
+)
+# How long a first load waits to lock the empty table (readers of an empty table finish at
+# once; anything longer is a stuck session, and the import goes the usual way).
+_LOCK_WAIT: Final = "2s"
+
+
 class _PostgresWriter(BatchWriter):
-    batch_rows = 5000
+    # Rows per COPY: large, to spread the statements' fixed costs.
+    batch_rows = 20_000
 
     def __init__(self, conn: Any, source: str) -> None:
         super().__init__(source)
         self.conn = conn
+        self.dropped = False  # the indexes, for a first load
+        self.key = ""  # the name of the unique key's constraint
 
     async def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
         return int(await self.conn.fetchval(f"{sql} RETURNING id", *params))
@@ -146,11 +171,70 @@ class _PostgresWriter(BatchWriter):
     async def _run(self, sql: str, params: Sequence[Any]) -> None:
         await self.conn.execute(sql, *params)
 
-    async def _upsert(self, batch: list[tuple[Any, ...]]) -> tuple[int, int]:
-        await self.conn.copy_records_to_table(_STAGING, records=batch, columns=_COLUMNS)
-        inserted, changed = await self.conn.fetchrow(UPSERT)
+    async def _upsert(self, batch: list[WriteRow], now: int) -> tuple[int, int]:
+        await self.conn.copy_records_to_table(_STAGING, records=batch, columns=WRITE_COLUMNS)
+        inserted, changed = await self.conn.fetchrow(UPSERT, now, self._import_id)
         await self.conn.execute(f"TRUNCATE {_STAGING}")
         return int(inserted), int(changed)
+
+    async def _insert_new(self, batch: list[WriteRow], now: int) -> None:
+        # Only in a first load, when the table has no unique key: nothing can clash.
+        stamps = (now, now, self._import_id)
+        await self.conn.copy_records_to_table(
+            "calls", records=[(*row, *stamps) for row in batch], columns=CALL_COLUMN_NAMES
+        )
+
+    async def lock_empty_table(self) -> None:
+        """Makes this a first load when ``calls`` is empty: locks it until the commit (other
+        writers wait, and so do readers, of a table that has nothing to show yet) and drops
+        its indexes, the unique key too; ``build_indexes`` builds them again."""
+        empty = "SELECT NOT EXISTS (SELECT 1 FROM calls)"
+        # All inside a savepoint: rolling back to it lets go of every lock taken here, the
+        # one of the first look too (two first loads that both looked would deadlock).
+        await self.conn.execute(f"SAVEPOINT agentcdr_load; SET LOCAL lock_timeout = '{_LOCK_WAIT}'")
+        try:
+            locked = await self.conn.fetchval(empty)
+            if locked:
+                await self.conn.execute("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+                locked = await self.conn.fetchval(empty)
+        except (asyncpg.LockNotAvailableError, asyncpg.DeadlockDetectedError):
+            locked = False
+        if not locked:
+            # The table has rows, or another writer got there first.
+            await self.conn.execute("ROLLBACK TO SAVEPOINT agentcdr_load")
+            return
+        self.key = await self.conn.fetchval(_UNIQUE_KEY)
+        await self.conn.execute(
+            "SET LOCAL lock_timeout = DEFAULT; "
+            f'ALTER TABLE calls DROP CONSTRAINT "{self.key}"; '
+            + "".join(f"DROP INDEX IF EXISTS {name}; " for name in CALL_INDEXES)
+            + "RELEASE SAVEPOINT agentcdr_load"
+        )
+        self.dropped = self.loading = True
+
+    async def build_indexes(self) -> None:
+        """The unique key (merging a call the file held more than once, which stops it the
+        first time), then the secondary indexes."""
+        if not self.dropped:
+            return
+        add_key = f'ALTER TABLE calls ADD CONSTRAINT "{self.key}" UNIQUE (source, call_id)'
+        await self.conn.execute(
+            f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'; SAVEPOINT agentcdr_key"
+        )
+        try:
+            await self.conn.execute(add_key)
+        except asyncpg.UniqueViolationError:
+            await self.conn.execute("ROLLBACK TO SAVEPOINT agentcdr_key")
+            merged = merge_repeats([tuple(r) for r in await self.conn.fetch(REPEATED)])
+            update, delete = merge_sql(POSTGRESQL.placeholders(len(VALUE_COLUMNS) + 2))
+            await self.conn.executemany(update, merged.updates)
+            await self.conn.executemany(delete, merged.deletes)
+            self.repeated(merged)
+            await self.conn.execute(add_key)
+        await self.conn.execute(
+            "RELEASE SAVEPOINT agentcdr_key; "
+            + "; ".join(create_index(name) for name in CALL_INDEXES)
+        )
 
 
 class _MigrationSession:
@@ -263,9 +347,12 @@ class PostgresStore(ServerStore):
             with suppress(*_DB_ERRORS):
                 await _give_back(pool, conn)
 
-    async def _begin(self, conn: Any, source: str) -> BatchWriter:
+    async def _begin(self, conn: Any, source: str, first_load: bool) -> BatchWriter:
         await conn.execute(f"BEGIN; {STAGING_TABLE}")
-        return _PostgresWriter(conn, source)
+        writer = _PostgresWriter(conn, source)
+        if first_load:
+            await writer.lock_empty_table()
+        return writer
 
     async def _end(self, writer: BatchWriter, commit: bool) -> None:
         assert isinstance(writer, _PostgresWriter)

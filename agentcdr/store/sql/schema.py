@@ -186,9 +186,56 @@ def _v2(d: Dialect) -> list[Step]:
     ]
 
 
+def _v3(d: Dialect) -> list[Step]:
+    # SQLite: the unique key of calls becomes an index of its own, which a first load can
+    # drop and build once the rows are in, as PostgreSQL and MariaDB can their constraint.
+    # SQLite cannot drop a table's constraint, so the table is made again (same columns, in
+    # the same order, and the same ids).
+    if d.name != "sqlite":
+        return []
+    v1_table = _v1(d)[0]
+    keyless = v1_table.replace("CREATE TABLE calls (", "CREATE TABLE calls_v3 (", 1).replace(
+        ",\n            UNIQUE (source, call_id)\n", ",\n            import_id BIGINT\n", 1
+    )
+    if "UNIQUE" in keyless or "calls_v3" not in keyless:
+        raise RuntimeError("migration 3 expects the calls table of migration 1")
+    return [
+        keyless,
+        "INSERT INTO calls_v3 SELECT * FROM calls",
+        "DROP TABLE calls",
+        "ALTER TABLE calls_v3 RENAME TO calls",
+        UNIQUE_KEY,
+        *(create_index(name) for name in CALL_INDEXES),
+    ]
+
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: Final[tuple[Callable[[Dialect], Sequence[Step]], ...]] = (_v1, _v2)
+MIGRATIONS: Final[tuple[Callable[[Dialect], Sequence[Step]], ...]] = (_v1, _v2, _v3)
 LATEST: Final = len(MIGRATIONS)
+
+
+# The secondary indexes of ``calls`` as the migrations leave them (name -> columns), the same
+# on every database (a test compares them with the live schemas). A first load into an empty
+# table drops them and builds them once the rows are in; the unique (source, call_id) key
+# stays, as every upsert needs it.
+CALL_INDEXES: Final = {
+    "calls_answer": "answer_ts, id",
+    "calls_portfolio": "portfolio, answer_ts, id",
+    "calls_agent": "agent_key, answer_ts, id",
+    "calls_profile": "profile, answer_ts, id",
+    "calls_updated": "updated_at",
+    "calls_import": "import_id",
+}
+
+
+# SQLite's unique key of calls (an index since migration 3; PostgreSQL and MariaDB keep the
+# table constraint of migration 1).
+UNIQUE_KEY: Final = "CREATE UNIQUE INDEX calls_key ON calls (source, call_id)"
+
+
+def create_index(name: str) -> str:
+    """The statement that builds one of ``CALL_INDEXES``."""
+    return f"CREATE INDEX {name} ON calls ({CALL_INDEXES[name]})"
 
 
 def newer_schema(version: int) -> ConfigError:

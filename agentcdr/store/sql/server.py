@@ -18,9 +18,9 @@ from typing import Any, ClassVar, Final
 from agentcdr.errors import DatabaseUnavailable, ReadOnlyStore
 from agentcdr.records import CallRecord, ReportRequest
 from agentcdr.settings import mask_url
-from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
+from agentcdr.store.base import CallWriter, LoginSource, WriteCounts, WriteRow
 from agentcdr.store.sql.imports import SQLImports
-from agentcdr.store.sql.rows import import_sql, record_params, unique_batches
+from agentcdr.store.sql.rows import Merged, import_sql, unique_batches, write_row
 from agentcdr.store.sql.schema import LATEST, Dialect, newer_schema
 from agentcdr.store.sql.urls import ServerURL, parse_server_url
 from agentcdr.store.sql.users import SQLUsers
@@ -32,7 +32,10 @@ class BatchWriter(ABC):
     """One import transaction of a server store: counts like the SQLite writer.
 
     A subclass upserts one duplicate-free batch and says how many of its rows were
-    inserted and how many were inserted or changed; counts are published on commit.
+    inserted and how many were inserted or changed; counts are published on commit. In a
+    first load (``loading``: the table was empty, and the store dropped its indexes, the
+    unique key included, keeping other writers out) rows are inserted as they come instead,
+    and ``build_indexes`` merges a call the file held more than once (``repeated``).
     """
 
     batch_rows: ClassVar[int] = 1000
@@ -42,10 +45,18 @@ class BatchWriter(ABC):
         self._import_id = 0
         self._running = WriteCounts()
         self._counts = WriteCounts()
+        self.loading = False
 
     @abstractmethod
-    async def _upsert(self, batch: list[tuple[Any, ...]]) -> tuple[int, int]:
+    async def _upsert(self, batch: list[WriteRow], now: int) -> tuple[int, int]:
         """Upsert the rows; return (inserted, inserted or changed)."""
+
+    async def _insert_new(self, batch: list[WriteRow], now: int) -> None:
+        """Insert the rows as new (a first load's, into a table without a unique key)."""
+        raise NotImplementedError
+
+    async def build_indexes(self) -> None:  # noqa: B027 - optional hook
+        """Builds, inside the transaction, the indexes a first load dropped."""
 
     @abstractmethod
     async def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
@@ -72,14 +83,28 @@ class BatchWriter(ABC):
         return self._import_id
 
     async def write(self, records: Sequence[CallRecord]) -> None:
+        source = self._source
+        await self.write_rows([write_row(r, source) for r in records])
+
+    async def write_rows(self, rows: Sequence[WriteRow]) -> None:
         now = int(time.time())
-        source, import_id = self._source, self._import_id
-        rows = [record_params(r, source, now, import_id) for r in records]
+        if self.loading:
+            for start in range(0, len(rows), self.batch_rows):
+                await self._insert_new(list(rows[start : start + self.batch_rows]), now)
+            self._running.inserted += len(rows)
+            return
         for batch in unique_batches(rows, self.batch_rows):
-            inserted, changed = await self._upsert(batch)
+            inserted, changed = await self._upsert(batch, now)
             self._running.inserted += inserted
             self._running.updated += changed - inserted
             self._running.unchanged += len(batch) - changed
+
+    def repeated(self, merged: Merged) -> None:
+        """Counts a first load's repeats of calls (each written as new) as the upserts would
+        have."""
+        self._running.inserted -= merged.updated + merged.unchanged
+        self._running.updated += merged.updated
+        self._running.unchanged += merged.unchanged
 
     def finish(self) -> None:
         self._counts = self._running
@@ -132,6 +157,9 @@ class ServerStore(ABC):
     async def _migrate(self) -> None:
         """Apply ``migrate`` on one connection under a server-wide lock."""
 
+    async def _repair(self) -> None:  # noqa: B027 - optional hook
+        """Put right, on opening, what an import that died half-way left behind."""
+
     @abstractmethod
     async def close(self) -> None: ...
 
@@ -154,8 +182,10 @@ class ServerStore(ABC):
         time limit; raises ``DatabaseUnavailable`` when the database fails."""
 
     @abstractmethod
-    async def _begin(self, conn: Any, source: str) -> BatchWriter:
-        """Open the import transaction on ``conn``."""
+    async def _begin(self, conn: Any, source: str, first_load: bool) -> BatchWriter:
+        """Open the import transaction on ``conn``. With ``first_load``, when the table is
+        empty (checked under a lock that keeps other writers out until the end), make it a
+        first load: drop the indexes, for the writer to build at the end."""
 
     @abstractmethod
     async def _end(self, writer: BatchWriter, commit: bool) -> None:
@@ -244,6 +274,7 @@ class ServerStore(ABC):
                 raise newer_schema(version)
             if version != LATEST:
                 await self._migrate()
+            await self._repair()
         except self.connection_errors as exc:
             await self.close()
             raise DatabaseUnavailable(
@@ -318,7 +349,7 @@ class ServerStore(ABC):
         conn = await self._acquire()
         try:
             with self.reachable(), self.writable():
-                batch_writer = await self._begin(conn, source)
+                batch_writer = await self._begin(conn, source, first_load=not dry_run)
         except BaseException:
             await self._discard(conn)
             raise
@@ -326,6 +357,7 @@ class ServerStore(ABC):
             with self.writable():
                 await batch_writer.start(self.dialect, kind, name)
                 yield batch_writer
+                await batch_writer.build_indexes()
                 await batch_writer.close_entry(self.dialect)
         except BaseException:
             # The body's exception is the one to report, not a failed rollback's.

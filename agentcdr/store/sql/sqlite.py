@@ -21,17 +21,21 @@ from typing import Any, Final
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, ReportRequest, Row
-from agentcdr.store.base import CallWriter, LoginSource, PoolUse, WriteCounts
+from agentcdr.store.base import CallWriter, LoginSource, PoolUse, WriteCounts, WriteRow
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rows import (
-    CALL_COLUMN_COUNT,
     CALL_COLUMNS,
+    REPEATED,
     VALUE_COLUMNS,
+    WRITE_COLUMNS,
     import_sql,
-    record_params,
+    merge_repeats,
+    merge_sql,
+    stamps,
+    write_row,
 )
-from agentcdr.store.sql.schema import SQLITE, migrate
+from agentcdr.store.sql.schema import CALL_INDEXES, SQLITE, UNIQUE_KEY, create_index, migrate
 from agentcdr.store.sql.users import SQLUsers
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE, BatchStream
 from agentcdr.summary import SummaryRow, finish
@@ -39,14 +43,31 @@ from agentcdr.summary import SummaryRow, finish
 _OPEN_IMPORT, _CLOSE_IMPORT = import_sql(SQLITE.placeholders(4))
 _INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop
 _PROGRESS_OPS: Final = 20_000  # SQLite VM steps between progress-handler calls
+# An import's connection keeps up to this much of the file in its page cache (KiB): the
+# unique (source, call_id) index takes every row at a random place, and with the readers'
+# small cache each insert read and wrote pages back and forth (2.8x the CPU time per row at
+# 2M calls: docs/benchmarks.md). SQLite takes the memory only as the index grows.
+_WRITE_CACHE_KIB: Final = 256 * 1024
+# The page cache while a first load builds its indexes (KiB): SQLite sorts in runs of about
+# this size, and runs that fit in the CPU's caches sort twice as fast as large ones.
+_SORT_CACHE_KIB: Final = 2000
 
-UPSERT: Final = (
-    f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['?'] * CALL_COLUMN_COUNT)}) "
-    "ON CONFLICT (source, call_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*VALUE_COLUMNS, "updated_at"))
-    + " WHERE "
-    + " OR ".join(f"calls.{c} IS NOT excluded.{c}" for c in VALUE_COLUMNS)
-)
+
+def insert_sql(now: int, import_id: int) -> str:
+    """The insert of one call (``WRITE_COLUMNS`` bound, the stamps as literals)."""
+    marks = ", ".join(["?"] * len(WRITE_COLUMNS))
+    return f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({marks}, {stamps(now, import_id)})"
+
+
+def upsert_sql(now: int, import_id: int) -> str:
+    """The upsert of one call (``WRITE_COLUMNS`` bound, the stamps as literals)."""
+    return (
+        insert_sql(now, import_id)
+        + " ON CONFLICT (source, call_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in (*VALUE_COLUMNS, "updated_at"))
+        + " WHERE "
+        + " OR ".join(f"calls.{c} IS NOT excluded.{c}" for c in VALUE_COLUMNS)
+    )
 
 
 def path_from_url(url: str) -> Path:
@@ -289,20 +310,33 @@ class SQLiteStore:
     async def writer(
         self, source: str = "", *, kind: str = "import", name: str = "", dry_run: bool = False
     ) -> AsyncIterator[CallWriter]:
-        with self.connection() as db:
+        # A connection of its own, closed at the end: its page cache grows for the import,
+        # and the pool's connections keep their small one.
+        try:
+            conn = _Conn(self.path)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable() from exc
+        db = conn.db
+        try:
+            db.set_progress_handler(None, 0)  # no time limit on writes, no callback per step
+            db.execute(f"PRAGMA cache_size = -{_WRITE_CACHE_KIB}")
             db.execute("BEGIN IMMEDIATE")
             try:
                 before = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
                 opened = db.execute(_OPEN_IMPORT, (kind, name, source, int(time.time())))
-                writer = _SQLiteWriter(db, source, int(opened.lastrowid or 0))
-                # Loading into an empty table: keeping five secondary indexes up to date row
-                # by row costs more CPU than building them once at the end. All inside the
-                # transaction: readers keep the old snapshot, and a failed import rolls the
-                # indexes back with everything else.
-                deferred = _drop_secondary_indexes(db) if before == 0 and not dry_run else []
+                # Loading into an empty table: keeping the indexes up to date row by row
+                # (the unique key most of all: every row lands at a random place in it)
+                # costs several times the CPU of building them once at the end. All inside
+                # the transaction: readers keep the old snapshot, and a failed import rolls
+                # the indexes back with everything else.
+                loading = before == 0 and not dry_run
+                writer = _SQLiteWriter(db, source, int(opened.lastrowid or 0), loading)
+                if loading:
+                    _drop_indexes(db)
                 yield writer
-                for statement in deferred:
-                    db.execute(statement)
+                if loading:
+                    db.execute(f"PRAGMA cache_size = -{_SORT_CACHE_KIB}")
+                    writer.build_indexes()
                 after = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
                 counts = writer.finish(after - before)
                 db.execute(_CLOSE_IMPORT, (*counts, writer.import_id))
@@ -310,37 +344,63 @@ class SQLiteStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        finally:
+            db.close()
 
 
-def _drop_secondary_indexes(db: sqlite3.Connection) -> list[str]:
-    """Drops the explicit indexes of ``calls``; returns the statements that recreate them.
-    (The UNIQUE (source, call_id) index stays: the upsert needs it.)"""
-    indexes = db.execute(
-        "SELECT name, sql FROM sqlite_master "
-        "WHERE type = 'index' AND tbl_name = 'calls' AND sql IS NOT NULL"
-    ).fetchall()
-    for name, _ in indexes:
-        db.execute(f'DROP INDEX "{name}"')  # a name read from the schema, not from input
-    return [sql for _, sql in indexes]
+def _drop_indexes(db: sqlite3.Connection) -> None:
+    for name in ("calls_key", *CALL_INDEXES):
+        db.execute(f"DROP INDEX IF EXISTS {name}")  # names of our own schema
 
 
 class _SQLiteWriter:
-    def __init__(self, db: sqlite3.Connection, source: str, import_id: int) -> None:
+    """One import transaction. While ``loading`` (a first load, no indexes), rows are
+    inserted as they come, repeats of a call included; ``build_indexes`` then merges those
+    as the upserts would have."""
+
+    def __init__(self, db: sqlite3.Connection, source: str, import_id: int, loading: bool) -> None:
         self._db = db
         self._source = source
         self._import_id = import_id
+        self._loading = loading
         self._seen = 0
         self._changed = 0
         self._counts = WriteCounts()
+        self._now = 0
+        self._sql = ""
 
     async def write(self, records: Sequence[CallRecord]) -> None:
+        source = self._source
+        await self.write_rows([write_row(r, source) for r in records])
+
+    async def write_rows(self, rows: Sequence[WriteRow]) -> None:
         now = int(time.time())
-        source, import_id = self._source, self._import_id
-        cursor = self._db.executemany(
-            UPSERT, [record_params(r, source, now, import_id) for r in records]
-        )
-        self._seen += len(records)
+        if now != self._now:  # the statement changes once a second at most
+            self._now = now
+            make = insert_sql if self._loading else upsert_sql
+            self._sql = make(now, self._import_id)
+        cursor = self._db.executemany(self._sql, rows)
+        self._seen += len(rows)
         self._changed += max(cursor.rowcount, 0)
+
+    def build_indexes(self) -> None:
+        """The unique key (merging a call the file held more than once, which stops it the
+        first time), then the secondary indexes."""
+        db = self._db
+        db.execute("SAVEPOINT agentcdr_key")
+        try:
+            db.execute(UNIQUE_KEY)
+        except sqlite3.IntegrityError:
+            db.execute("ROLLBACK TO agentcdr_key")
+            merged = merge_repeats(db.execute(REPEATED).fetchall())
+            update, delete = merge_sql(["?"] * (len(VALUE_COLUMNS) + 2))
+            db.executemany(update, merged.updates)
+            db.executemany(delete, merged.deletes)
+            self._changed -= merged.unchanged
+            db.execute(UNIQUE_KEY)
+        db.execute("RELEASE agentcdr_key")
+        for name in CALL_INDEXES:
+            db.execute(create_index(name))
 
     def finish(self, inserted: int) -> WriteCounts:
         self._counts = WriteCounts(
