@@ -1,4 +1,4 @@
-"""What every encoder shares: the column headers of a report."""
+"""What every encoder shares: the column headers of a report, and text as UTF-8."""
 
 from __future__ import annotations
 
@@ -11,3 +11,8 @@ def header_title(field: str) -> str:
 
 def headers(fields: Sequence[str]) -> list[dict[str, str]]:
     return [{"title": header_title(f), "field": f, "formatter": "html"} for f in fields]
+
+
+def utf8(text: str | bytes) -> bytes:
+    """A batch's text as bytes (rendered rows come as either)."""
+    return text.encode() if isinstance(text, str) else text

@@ -1,7 +1,8 @@
 """The small protocols every store implements.
 
-A call store answers one question, "the rows of this report, streamed", and (unless it is
-read-only) takes batches of calls inside a transaction. A user store keeps API users. The
+A call store answers one question, "the rows of this report, streamed" (as Python rows, or,
+where the database can render them exactly, as finished text: ``rendered``), and (unless it
+is read-only) takes batches of calls inside a transaction. A user store keeps API users. The
 web layer, the CLI and the tests only ever talk to these protocols.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from agentcdr.records import ApiUser, CallRecord, ReportRequest, Row
+from agentcdr.render import RowStyle
 from agentcdr.summary import SummaryRow
 
 if TYPE_CHECKING:
@@ -27,6 +29,24 @@ class RowStream(Protocol):
     """
 
     def __aiter__(self) -> AsyncIterator[Sequence[Row]]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TextBatch:
+    """Rows rendered by the database: ``rows`` rows as one finished text in a ``RowStyle``
+    (``RowStyle.join``; str, or UTF-8 bytes)."""
+
+    text: str | bytes
+    rows: int
+
+
+class TextStream(Protocol):
+    """An open rendered report: iterating yields ``TextBatch``es in report order; ``aclose``
+    frees it. Like ``RowStream``, opening it reads its first batch."""
+
+    def __aiter__(self) -> AsyncIterator[TextBatch]: ...
 
     async def aclose(self) -> None: ...
 
@@ -94,6 +114,14 @@ class CallStore(Protocol):
         """Raise ``DatabaseUnavailable`` when the database cannot answer."""
 
     async def report(self, request: ReportRequest, chunk_rows: int) -> RowStream: ...
+
+    async def rendered(
+        self, request: ReportRequest, style: RowStyle, chunk_rows: int
+    ) -> TextStream | None:
+        """The report's rows rendered as ``style`` by the database, byte for byte what
+        ``render.compile_text(style)`` makes of ``report``'s rows; None when this store
+        cannot render this request so (then the caller renders ``report``'s rows)."""
+        ...
 
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         """The request's calls grouped by ``group_by`` (``summary.GROUP_KEYS``), counted by

@@ -15,7 +15,6 @@ import binascii
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,7 +28,6 @@ from agentcdr import params
 from agentcdr.auth import Authenticator
 from agentcdr.clock import ZoneClock
 from agentcdr.encoders import ENCODERS, MEDIA_TYPES, error_body
-from agentcdr.encoders.csv import encode_csv
 from agentcdr.encoders.summary import encode_summary
 from agentcdr.encoders.xlsx import write_workbook
 from agentcdr.errors import (
@@ -40,8 +38,9 @@ from agentcdr.errors import (
 )
 from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
+from agentcdr.render import TEXT_KINDS, RowStyle
 from agentcdr.settings import Settings
-from agentcdr.store.base import CallStore
+from agentcdr.store.base import CallStore, RowStream, TextStream
 from agentcdr.summary import totals
 
 log = logging.getLogger("agentcdr.api")
@@ -107,10 +106,15 @@ class Api:
         self, raw: params.Raw, fmt: str, tenants: Tenants, headers: dict[str, str]
     ) -> Response:
         report = params.build_request(raw, tenants, self.limits, time.time())
-        neutralize = params.csv_formulas(raw)
-        stream = None
+        neutralize = params.csv_formulas(raw) and fmt == "csv"
+        style = RowStyle(fmt, report.fields, report.tz, neutralize)
+        chunk_rows = self.settings.chunk_rows
+        stream: RowStream | TextStream | None = None
         if report.tenants != ():  # an empty scope cannot match anything: no query at all
-            stream = await self.store.report(report, self.settings.chunk_rows)
+            if fmt in TEXT_KINDS:  # rows the database renders, where it can
+                stream = await self.store.rendered(report, style, chunk_rows)
+            if stream is None:
+                stream = await self.store.report(report, chunk_rows)
         page = Page(report, stream, params.describe(report))
         if fmt in DOWNLOADS:
             headers["Content-Disposition"] = attachment("agent_cdr", report, fmt)
@@ -122,8 +126,8 @@ class Api:
                 headers=headers,
                 background=BackgroundTask(path.unlink),
             )
-        body = _encode(fmt, report, page, neutralize)
-        if await page.read_ahead(self.settings.chunk_rows):
+        body = ENCODERS[fmt](style, page)
+        if await page.read_ahead(chunk_rows):
             # The whole report is already in hand: one response with a Content-Length is
             # cheaper than a stream, and most requests are small.
             whole = b"".join([chunk async for chunk in body])
@@ -144,12 +148,6 @@ class Api:
             headers["Content-Disposition"] = attachment("agent_cdr_summary", request, fmt)
         body = encode_summary(fmt, group_by, rows, meta, neutralize=neutralize)
         return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
-
-
-def _encode(fmt: str, report: ReportRequest, page: Page, neutralize: bool) -> AsyncIterator[bytes]:
-    if fmt == "csv":
-        return encode_csv(report, page, neutralize=neutralize)
-    return ENCODERS[fmt](report, page)
 
 
 def attachment(action: str, report: ReportRequest, fmt: str) -> str:

@@ -16,8 +16,9 @@ from typing import Any, ClassVar, Final
 
 from agentcdr.errors import DatabaseUnavailable, ReadOnlyStore
 from agentcdr.records import CallRecord, ReportRequest
+from agentcdr.render import RowStyle
 from agentcdr.settings import mask_url
-from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
+from agentcdr.store.base import CallWriter, LoginSource, TextStream, WriteCounts
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.rows import import_sql, record_params, unique_batches
 from agentcdr.store.sql.schema import LATEST, Dialect, newer_schema
@@ -239,6 +240,11 @@ class ServerStore(ABC):
         deadline = time.monotonic() + self.statement_timeout
         rows = self._rows(await self._acquire(), request)
         return await BatchStream.open(rows, chunk_rows, deadline=deadline, read_ahead=True)
+
+    async def rendered(
+        self, request: ReportRequest, style: RowStyle, chunk_rows: int
+    ) -> TextStream | None:
+        return None
 
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         if request.tenants == ():

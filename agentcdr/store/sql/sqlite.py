@@ -7,6 +7,12 @@ concurrent reports fairly. Only the first step of a query, where SQLite may sort
 long; it is tried on the loop with a small time budget, and if the budget runs out the
 statement is interrupted and run again in a worker thread. A progress handler enforces the
 statement time limit throughout.
+
+Rendered reports (``rendered``) are the exception: SQLite renders each row's text itself, so
+the driver builds one object per row, and the slices after the head (``store.slices``) are
+read in a pool of threads, one per core: the driver lets go of the GIL while SQLite steps,
+so one report uses both cores, and the process's slice slots keep concurrent reports from
+taking more.
 """
 
 from __future__ import annotations
@@ -15,13 +21,16 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
-from agentcdr.records import CallRecord, ReportRequest, Row
-from agentcdr.store.base import CallWriter, LoginSource, WriteCounts
+from agentcdr.records import CallRecord, Cursor, ReportRequest, Row
+from agentcdr.render import RowStyle, compile_text
+from agentcdr.store.base import CallWriter, LoginSource, TextBatch, WriteCounts
+from agentcdr.store.slices import CORES, Piece, SliceStream
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rows import (
@@ -31,6 +40,7 @@ from agentcdr.store.sql.rows import (
     import_sql,
     record_params,
 )
+from agentcdr.store.sql.rowsql import renders, row_sql
 from agentcdr.store.sql.schema import SQLITE, migrate
 from agentcdr.store.sql.users import SQLUsers
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE, BatchStream
@@ -39,6 +49,8 @@ from agentcdr.summary import SummaryRow, finish
 _OPEN_IMPORT, _CLOSE_IMPORT = import_sql(SQLITE.placeholders(4))
 _INLINE_BUDGET: Final = 0.02  # seconds a first step may block the event loop
 _PROGRESS_OPS: Final = 20_000  # SQLite VM steps between progress-handler calls
+# The threads that read rendered slices: the process's, one per core (store.slices).
+_SLICE_THREADS: Final = ThreadPoolExecutor(CORES, thread_name_prefix="agentcdr-slices")
 
 UPSERT: Final = (
     f"INSERT INTO calls ({CALL_COLUMNS}) VALUES ({', '.join(['?'] * CALL_COLUMN_COUNT)}) "
@@ -152,6 +164,69 @@ def _describe(exc: sqlite3.Error) -> str:
     return TIME_LIMIT if "interrupted" in str(exc) else UNREADABLE
 
 
+class _SQLiteText:
+    """Reads parts of a rendered report (``store.slices``): the rows of ``style`` as SQLite
+    renders them (``rowsql``), and, for a part whose text fails its check, the same rows
+    rendered in Python from the store's rows, in the same read transaction."""
+
+    def __init__(self, store: SQLiteStore, style: RowStyle, deadline: float) -> None:
+        self._store = store
+        self._style = style
+        self._deadline = deadline
+
+    def _read(self, part: ReportRequest, until: float) -> Piece:
+        """Raises ``sqlite3.Error``, "interrupted" once ``until`` has passed."""
+        style = self._style
+        row = row_sql(style, SQLITE.name, part.start_ts, part.end_ts)
+        keyed = part.limit is not None  # the head: its last row's key is needed
+        columns = row.expression + (", answer_ts, id" if keyed else "")
+        sql, params = report_query(part, SQLITE, columns=columns)
+        conn = self._store._acquire()
+        db = conn.db
+        conn.deadline.at = until
+        try:
+            if row.check is not None:
+                db.execute("BEGIN")  # one snapshot for the rendered rows and the reference's
+            try:
+                rows = db.execute(sql, params).fetchall()
+                joined = style.join([r[0] for r in rows])
+                text: str | bytes = joined
+                if row.check is not None and not row.check(joined, len(rows)):
+                    text = compile_text(style)(db.execute(*report_query(part, SQLITE)).fetchall())
+            finally:
+                if db.in_transaction:
+                    db.execute("COMMIT")
+        finally:
+            conn.deadline.at = float("inf")
+            self._store._release(conn)
+        last = Cursor(rows[-1][-2], rows[-1][-1]) if keyed and rows else None
+        return Piece(TextBatch(text, len(rows)), last)
+
+    def _in_thread(self, part: ReportRequest) -> Piece:
+        try:
+            return self._read(part, self._deadline)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(_describe(exc)) from exc
+
+    async def slice(self, part: ReportRequest) -> Piece:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_SLICE_THREADS, self._in_thread, part)
+
+    async def head(self, part: ReportRequest) -> Piece:
+        """On the event loop under a small time budget, as report queries are read; past
+        it, again in a thread."""
+        budget = time.monotonic() + _INLINE_BUDGET
+        if budget < self._deadline:
+            try:
+                return self._read(part, budget)
+            except sqlite3.OperationalError as exc:
+                if "interrupted" not in str(exc) or self._deadline <= time.monotonic():
+                    raise DatabaseUnavailable(_describe(exc)) from exc
+            except sqlite3.Error as exc:
+                raise DatabaseUnavailable(_describe(exc)) from exc
+        return await asyncio.to_thread(self._in_thread, part)
+
+
 class SQLiteStore:
     read_only = False
     logins: LoginSource | None = None
@@ -169,8 +244,10 @@ class SQLiteStore:
 
     # -- connections -----------------------------------------------------------------------
     def _acquire(self) -> _Conn:
-        if self._idle:
-            return self._idle.pop()
+        try:
+            return self._idle.pop()  # also from the slice threads: one atomic step
+        except IndexError:
+            pass
         try:
             return _Conn(self.path)
         except sqlite3.Error as exc:
@@ -258,6 +335,14 @@ class SQLiteStore:
         deadline = time.monotonic() + self.statement_timeout
         rows = _SQLiteRows(self, self._acquire(), sql, params, deadline)
         return await BatchStream.open(rows, chunk_rows, deadline=deadline)
+
+    async def rendered(
+        self, request: ReportRequest, style: RowStyle, chunk_rows: int
+    ) -> SliceStream | None:
+        if not renders(request):
+            return None
+        reader = _SQLiteText(self, style, time.monotonic() + self.statement_timeout)
+        return await SliceStream.open(request, reader.slice, chunk_rows, head=reader.head)
 
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         if request.tenants == ():

@@ -1,0 +1,236 @@
+"""Report rows rendered by the database: the SQL of one row's text in a ``render.RowStyle``,
+for SQLite, PostgreSQL and MariaDB/MySQL.
+
+The driver then builds one text value per row instead of a tuple of eleven or more, and the
+database's C code does the formatting that ``agentcdr.render`` does in Python. The reference
+stays ``render.compile_text``; what is rendered here must equal it byte for byte
+(``tests/test_rendered.py``), so this module renders in SQL only what SQL renders exactly:
+
+- answer times: the instant plus the report zone's UTC offset, from a CASE over the offset
+  stretches of the range (``summary.offset_stretches``, from the zone's rules in Python),
+  formatted by the database's date functions (years 1000-9999; other ranges are rendered in
+  Python, see ``renders``);
+- durations: ``HH:MM:SS``, hours never wrapped, negative as zero (``render.format_duration``);
+- JSON: keys and numbers as text, strings quoted by the database's JSON quoting, which is
+  orjson's exactly on SQLite (``json_object``) and PostgreSQL (``to_json``); MariaDB's
+  ``JSON_QUOTE`` writes six control characters' escapes with capital hex digits, so its
+  text is checked (``RowSQL.check``);
+- CSV and XML: the values *without* escaping (with ``csvFormulas=neutralize``, the ``'``
+  before a formula's first character added in SQL), then checked in Python as a whole with
+  ``render.plain_check``: escaping per value in SQL cost more than the whole export.
+
+A text that fails its check is rendered again in Python from the store's rows of the same
+part of the report (the store's ``rowtext`` reader does that); the characters XML cannot
+carry and JSON's U+2028/U+2029 are left to the encoders, as for rows rendered in Python.
+Only constants go into the SQL text: field names from ``records.FIELDS``, offsets from the
+zone's rules (``int``), never a request value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from agentcdr.records import COLUMN, FIELD, ReportRequest
+from agentcdr.render import RowStyle, TextCheck, plain_check
+from agentcdr.summary import offset_case, offset_stretches
+
+_EPOCH: Final = date(1970, 1, 1)
+# The ranges whose answer times all fall within years 1000-9999 (with a day to spare for
+# any UTC offset): there every database and the Python reference write four-digit years.
+_FIRST_TS: Final = (date(1000, 1, 2) - _EPOCH).days * 86400
+_LAST_TS: Final = (date(9999, 12, 30) - _EPOCH).days * 86400
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")  # csvtext.FORMULA_STARTS
+
+
+def renders(request: ReportRequest) -> bool:
+    """Whether the database renders this request's rows: a whole report (a page, with
+    ``limit``, needs each row's key to end at its limit and name the next cursor, and is
+    rendered in Python), over years 1000-9999."""
+    return (
+        request.limit is None
+        and request.cursor is None
+        and request.start_ts >= _FIRST_TS
+        and request.end_ts <= _LAST_TS
+    )
+
+
+@dataclass(frozen=True)
+class RowSQL:
+    """The SQL of a rendered row's text (without its line end), and the check its batches
+    must pass (None: exact as it is)."""
+
+    expression: str
+    check: TextCheck | None
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class _Dialect:
+    """How one database writes each piece of a row; SQLite's by default."""
+
+    def concat(self, parts: list[str]) -> str:
+        return " || ".join(parts)
+
+    def char(self, code: int) -> str:
+        return f"char({code})"
+
+    def time(self, local: str) -> str:
+        return f"datetime({local}, 'unixepoch')"
+
+    def duration(self, seconds: str) -> str:
+        # time() for a day's seconds (the common case, and fast); printf past a day.
+        return (
+            f"CASE WHEN {seconds} >= 0 AND {seconds} < 86400 THEN time({seconds}, 'unixepoch') "
+            f"WHEN {seconds} >= 86400 THEN printf('%02d:%02d:%02d', {seconds} / 3600, "
+            f"{seconds} / 60 % 60, {seconds} % 60) ELSE '00:00:00' END"
+        )
+
+    def number(self, column: str, null: str) -> str:
+        return f"ifnull({column}, {_literal(null)})"
+
+    def first_char(self, column: str) -> str:
+        return f"substr({column}, 1, 1)"
+
+    def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
+        # json_object quotes text as orjson does and writes integers and NULL as JSON.
+        args = ", ".join(f"{_literal(name)}, {sql}" for name, sql, _ in pairs)
+        return f"json_object({args})"
+
+    json_check: TextCheck | None = None
+
+
+class _Postgres(_Dialect):
+    def concat(self, parts: list[str]) -> str:
+        return f"concat({', '.join(parts)})"
+
+    def char(self, code: int) -> str:
+        return f"chr({code})"
+
+    def time(self, local: str) -> str:
+        return f"to_char(to_timestamp({local}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+
+    def duration(self, seconds: str) -> str:
+        # An interval's HH24 counts every hour (90007 s is 25:00:07).
+        return (
+            f"CASE WHEN {seconds} > 0 THEN to_char(make_interval(secs => {seconds}), "
+            "'HH24:MI:SS') ELSE '00:00:00' END"
+        )
+
+    def number(self, column: str, null: str) -> str:
+        return f"coalesce({column}::text, {_literal(null)})"
+
+    def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
+        parts: list[str] = []
+        for i, (name, sql, kind) in enumerate(pairs):
+            key = ("{" if i == 0 else ",") + f'"{name}":'
+            if kind == "text":
+                value = f"to_json({sql})::text"
+            elif kind == "number":
+                value = self.number(sql, "null")
+            else:  # digits, dashes and colons: quoted as they are
+                key, value = key + '"', f"{sql} || '\"'"
+            parts += [_literal(key), value]
+        return " || ".join([*parts, "'}'"])
+
+
+class _MySQL(_Dialect):
+    def concat(self, parts: list[str]) -> str:
+        return f"CONCAT({', '.join(parts)})"
+
+    def char(self, code: int) -> str:
+        return f"CHAR({code} USING utf8mb4)"
+
+    def time(self, local: str) -> str:
+        # Zone-free: a DATETIME from the epoch, not FROM_UNIXTIME (the session's zone).
+        return f"CAST(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL ({local}) SECOND AS CHAR)"
+
+    def duration(self, seconds: str) -> str:
+        # A TIME holds up to 838:59:59; beyond, hours are written out. (No "%": the driver
+        # formats the statement with its parameters.)
+        return (
+            f"CASE WHEN {seconds} >= 0 AND {seconds} < 3020400 "
+            f"THEN CAST(SEC_TO_TIME({seconds}) AS CHAR) WHEN {seconds} >= 3020400 "
+            f"THEN CONCAT({seconds} DIV 3600, ':', LPAD(MOD({seconds} DIV 60, 60), 2, '0'), "
+            f"':', LPAD(MOD({seconds}, 60), 2, '0')) ELSE '00:00:00' END"
+        )
+
+    def number(self, column: str, null: str) -> str:
+        return f"IFNULL({column}, {_literal(null)})"
+
+    def first_char(self, column: str) -> str:
+        return f"LEFT({column}, 1)"
+
+    def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
+        parts: list[str] = []
+        for i, (name, sql, kind) in enumerate(pairs):
+            key = ("{" if i == 0 else ",") + f'"{name}":'
+            if kind == "text":
+                parts += [_literal(key), f"JSON_QUOTE({sql})"]
+            elif kind == "number":
+                parts += [_literal(key), self.number(sql, "null")]
+            else:
+                parts += [_literal(key + '"'), sql, "'\"'"]
+        return self.concat([*parts, "'}'"])
+
+    @staticmethod
+    def _json_check(text: str, rows: int) -> bool:
+        # JSON_QUOTE's only difference from orjson is in the \u00XX escapes of control
+        # characters; a text without any is exact.
+        return "\\u00" not in text
+
+    json_check = _json_check
+
+
+_DIALECTS: Final[dict[str, _Dialect]] = {
+    "sqlite": _Dialect(),
+    "postgresql": _Postgres(),
+    "mysql": _MySQL(),
+}
+
+
+def row_sql(style: RowStyle, dialect: str, start_ts: int, end_ts: int) -> RowSQL:
+    """The SQL of one row of ``style`` over calls answered in ``[start_ts, end_ts)`` (the
+    answer times' offsets are those of that range) on ``dialect`` (``Dialect.name``)."""
+    d = _DIALECTS[dialect]
+    stretches = offset_stretches(style.tz, start_ts, end_ts)
+    offset = offset_case("answer_ts", stretches)
+    local = "answer_ts" if offset == "0" else f"answer_ts + {offset}"
+    json = style.kind in ("json", "ndjson")
+    pairs: list[tuple[str, str, str]] = []
+    for name in style.fields:
+        field = FIELD[name]
+        column = COLUMN[field.column].store
+        if field.show == "time":
+            pairs.append((name, d.time(local), "clock"))
+        elif field.show == "duration":
+            pairs.append((name, d.duration(column), "clock"))
+        elif field.numeric:
+            pairs.append((name, column if json else d.number(column, ""), "number"))
+        elif style.neutralize and not json:
+            pairs.append((name, _neutral(d, column), "text"))
+        else:
+            pairs.append((name, column, "text"))
+    if json:
+        return RowSQL(d.json_row(pairs), d.json_check)
+    check = plain_check(style.fields, style.kind)
+    if style.kind == "xml":
+        parts = ["'<rows>'"]
+        for name, sql, _ in pairs:
+            parts += [_literal(f"<{name}>"), sql, _literal(f"</{name}>")]
+        parts.append("'</rows>'")
+    else:
+        parts = []
+        for i, (_, sql, _) in enumerate(pairs):
+            parts += (["','"] if i else []) + [sql]
+    return RowSQL(d.concat(parts), check)
+
+
+def _neutral(d: _Dialect, column: str) -> str:
+    """``csvtext.neutral`` in SQL: a ``'`` before a value that starts like a formula."""
+    starts = ", ".join(d.char(ord(c)) if c in "\t\r" else _literal(c) for c in _FORMULA_STARTS)
+    marked = d.concat([_literal("'"), column])
+    return f"CASE WHEN {d.first_char(column)} IN ({starts}) THEN {marked} ELSE {column} END"
