@@ -6,7 +6,7 @@ clients but not secret, and stable under inserts: the next page starts strictly 
 row in (answer time, id) order, whatever was added meanwhile.
 
 A ``Page`` is the store's row stream trimmed to the request's ``limit`` (or the store's
-rendered rows, ``TextBatch``es, for whole reports only: ``store.sql.rowsql.renders``).
+rendered rows, ``TextBatch``es, for whole reports only: ``store.sql.rendered.renders``).
 Stores fetch ``limit + 1`` rows: the extra row, when it comes, is never served, and says
 that more rows remain, so the page ends with a ``next_cursor`` made from its last served
 row. What the page serves is known once its rows were read: ``meta()`` is final then.

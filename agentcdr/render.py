@@ -6,7 +6,7 @@ avoids ``datetime`` objects: answer times are rendered by the zone's ``ZoneClock
 (``agentcdr.clock``: a cached offset per stretch of time and precomputed texts), and
 durations through a table. These renderers are also the reference that rows rendered by the
 database are checked against (``tests/test_rendered.py``) and fall back to
-(``agentcdr.store.sql.rowsql``).
+(``agentcdr.store.sql.rendered``).
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def report_query(
     columns: str = SELECT_COLUMNS,
 ) -> tuple[str, list[Any]]:
     """SQL and parameters for a report request: its rows as ``columns`` (by default the
-    store's row, ``records.ROW_COLUMNS``; ``rowsql`` gives the SQL of a rendered row)."""
+    store's row, ``records.ROW_COLUMNS``; ``store.sql.rendered`` writes a rendered row's)."""
     p = _Params(dialect)
     desc = request.order == "desc"
     cursor = request.cursor

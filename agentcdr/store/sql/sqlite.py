@@ -33,6 +33,7 @@ from agentcdr.store.base import CallWriter, LoginSource, TextBatch, WriteCounts
 from agentcdr.store.slices import CORES, Piece, SliceStream
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.query import report_query, summary_query
+from agentcdr.store.sql.rendered import joined, renders, row_sql
 from agentcdr.store.sql.rows import (
     CALL_COLUMN_COUNT,
     CALL_COLUMNS,
@@ -40,7 +41,6 @@ from agentcdr.store.sql.rows import (
     import_sql,
     record_params,
 )
-from agentcdr.store.sql.rowsql import renders, row_sql
 from agentcdr.store.sql.schema import SQLITE, migrate
 from agentcdr.store.sql.users import SQLUsers
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE, BatchStream
@@ -166,7 +166,7 @@ def _describe(exc: sqlite3.Error) -> str:
 
 class _SQLiteText:
     """Reads parts of a rendered report (``store.slices``): the rows of ``style`` as SQLite
-    renders them (``rowsql``), and, for a part whose text fails its check, the same rows
+    renders them (``store.sql.rendered``), and, for a part whose text fails its check, the same rows
     rendered in Python from the store's rows, in the same read transaction."""
 
     def __init__(self, store: SQLiteStore, style: RowStyle, deadline: float) -> None:
@@ -189,9 +189,8 @@ class _SQLiteText:
                 db.execute("BEGIN")  # one snapshot for the rendered rows and the reference's
             try:
                 rows = db.execute(sql, params).fetchall()
-                joined = style.join([r[0] for r in rows])
-                text: str | bytes = joined
-                if row.check is not None and not row.check(joined, len(rows)):
+                text: str | bytes | None = joined(style, row, [r[0] for r in rows])
+                if text is None:
                     text = compile_text(style)(db.execute(*report_query(part, SQLITE)).fetchall())
             finally:
                 if db.in_transaction:

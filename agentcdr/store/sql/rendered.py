@@ -28,6 +28,7 @@ zone's rules (``int``), never a request value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -63,6 +64,13 @@ class RowSQL:
 
     expression: str
     check: TextCheck | None
+
+
+def joined(style: RowStyle, row: RowSQL, texts: Sequence[str]) -> str | None:
+    """The rows' texts as a batch of ``style``; None when the batch fails ``row``'s check
+    (then its rows are rendered in Python: ``render.compile_text``)."""
+    text = style.join(texts)
+    return text if row.check is None or row.check(text, len(texts)) else None
 
 
 def _literal(text: str) -> str:
