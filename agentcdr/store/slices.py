@@ -5,18 +5,21 @@ The head is the report's first ``head_rows`` rows, read at once like any report:
 report is that one read. Past it, the rest of the range is cut by answer time into slices of
 about ``SLICE_ROWS`` rows each. The row count of a stretch of time is not known in advance,
 so the cut adapts: each slice's length in seconds comes from the rows per second of the
-slice read last (the head's, at first). Slices are read by up to ``parallel`` readers at a
-time and handed on strictly in report order; a slice read ahead waits, whole, for its turn,
-so a report holds at most ``parallel + 1`` slices in memory.
+part read last (the head's, at first). Every part is read with a row limit (``SLICE_CAP``
+rows for a slice): a part that reaches it ends at its last row, whose key the reader
+returns, and the rest of its stretch is read next, continued after that key as the API's
+cursors continue a page; so a denser stretch than expected costs another read, never more
+memory. Slices are read by up to ``parallel`` readers at a time and handed on strictly in
+report order; a slice read ahead waits, whole, for its turn, so a report holds at most
+``parallel + 1`` slices of at most ``SLICE_CAP`` rows.
 
 Fairness: every slice read takes one of the process's ``slots`` (as many as cores) first,
 in order of asking, so concurrent reports share the cores instead of each taking all of
 them; the head takes none, so a small report never waits behind a big one.
 
-Consistency: each slice is read in its own statement (and, on the server stores, its own
-transaction), so a call written while a report runs appears in it or not depending on its
-slice; a call that existed throughout appears exactly once (slices are disjoint ranges of
-answer time, continued after the head's last row by its key as the API's cursors are).
+Consistency: each part is read in its own transaction, so a call written while a report
+runs appears in it or not depending on its part; a call that existed throughout appears
+exactly once (parts are disjoint ranges of (answer time, id)).
 """
 
 from __future__ import annotations
@@ -33,19 +36,33 @@ from agentcdr.records import Cursor, ReportRequest
 from agentcdr.store.base import TextBatch
 
 SLICE_ROWS: Final = 10_000  # rows a slice aims at
-CORES: Final = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def slice_cap() -> int:
+    """The row limit of a slice (twice its aim, so that a fair estimate seldom reaches it)."""
+    return 2 * SLICE_ROWS
 
 
 class Piece(NamedTuple):
-    """A part of the report, rendered: its text and, for the head, its last row's key."""
+    """A part of the report, rendered: its text and, when the part ended at its row limit,
+    its last row's key."""
 
     batch: TextBatch
     last: Cursor | None = None
 
 
-# Reads one part of the report (a request narrowed to it): the head (``limit`` set: the
-# reader returns the last row's key) or a slice.
+# Reads one part of the report: a request narrowed to the part, whose ``limit + 1`` (the
+# rows a report query asks for, ``query.report_query``) is the part's row limit.
 PartReader = Callable[[ReportRequest], Awaitable[Piece]]
+
+
+def part_limit(part: ReportRequest) -> int:
+    """The row limit a part is read with; a reader that gets this many rows returns the
+    last one's key."""
+    assert part.limit is not None
+    return part.limit + 1
+
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
@@ -57,30 +74,40 @@ def slots() -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     slot = _slots.get(loop)
     if slot is None:
-        slot = _slots[loop] = asyncio.Semaphore(CORES)
+        slot = _slots[loop] = asyncio.Semaphore(max(1, CORES))
     return slot
+
+
+def _rest(part: ReportRequest, last: Cursor) -> ReportRequest:
+    """What is left of a part that ended at its row limit with the row ``last``."""
+    return replace(part, cursor=last, limit=slice_cap() - 1)
 
 
 class _Plan:
     """Where the next slice starts and ends (see the module docstring)."""
 
-    def __init__(self, request: ReportRequest, head: Piece) -> None:
-        assert head.last is not None
+    def __init__(self, request: ReportRequest, last: Cursor, rows: int) -> None:
         self._request = request
         self._desc = request.order == "desc"
-        self._after: Cursor | None = head.last  # the first slice continues after the head
-        edge = head.last.answer_ts
-        # The time still to read: [start, edge] (newest first) or [edge, end).
-        self._edge = edge + 1 if self._desc else edge
-        covered = request.end_ts - self._edge if self._desc else self._edge - request.start_ts
-        self._rate = head.batch.rows / max(covered, 1)
+        # The time still to read, past the head's last row: [start, edge) newest first,
+        # or [edge, end); the first slice continues after that row.
+        self._edge = last.answer_ts + 1 if self._desc else last.answer_ts
+        self._after: Cursor | None = last
+        self._rate = 0.0
+        self.observe(request, rows, last)
 
-    def observe(self, rows: int, seconds: int) -> None:
-        """A slice of ``seconds`` held ``rows`` rows."""
-        self._rate = rows / seconds if rows else self._rate / 2
+    def observe(self, part: ReportRequest, rows: int, last: Cursor | None) -> None:
+        """A part held ``rows`` rows (and, ``last`` given, more after that row)."""
+        if last is None:
+            seconds = part.end_ts - part.start_ts
+        elif self._desc:
+            seconds = part.end_ts - last.answer_ts
+        else:
+            seconds = last.answer_ts - part.start_ts + 1
+        self._rate = rows / max(seconds, 1) if rows else self._rate / 2
 
-    def next(self) -> tuple[ReportRequest, int] | None:
-        """The next slice and its length in seconds; None when the range is read."""
+    def next(self) -> ReportRequest | None:
+        """The next slice; None when the range is read."""
         start, end = self._request.start_ts, self._request.end_ts
         if (self._edge <= start) if self._desc else (self._edge >= end):
             return None
@@ -91,9 +118,11 @@ class _Plan:
         else:
             lo, hi = self._edge, min(end, self._edge + span)
             self._edge = hi
-        part = replace(self._request, start_ts=lo, end_ts=hi, cursor=self._after, limit=None)
+        part = replace(
+            self._request, start_ts=lo, end_ts=hi, cursor=self._after, limit=slice_cap() - 1
+        )
         self._after = None
-        return part, hi - lo
+        return part
 
 
 async def _in_slot(read: PartReader, part: ReportRequest) -> Piece:
@@ -107,14 +136,13 @@ class SliceStream:
     in flight."""
 
     def __init__(
-        self, request: ReportRequest, read: PartReader, head: Piece, head_rows: int, parallel: int
+        self, request: ReportRequest, read: PartReader, head: Piece, parallel: int
     ) -> None:
         self._request = request
         self._read = read
         self._head: Piece | None = head
-        self._more = head.batch.rows >= head_rows and head.last is not None
         self._parallel = max(1, parallel)
-        self._pending: deque[tuple[asyncio.Future[Piece], int]] = deque()
+        self._pending: deque[tuple[asyncio.Future[Piece], ReportRequest]] = deque()
 
     @classmethod
     async def open(
@@ -128,8 +156,8 @@ class SliceStream:
     ) -> SliceStream:
         """``head`` reads the head when it needs another way than the slices (SQLite reads
         it on the event loop)."""
-        first = await (head or read)(replace(request, limit=head_rows - 1))  # LIMIT head_rows
-        return cls(request, read, first, head_rows, parallel)
+        first = await (head or read)(replace(request, limit=head_rows - 1))
+        return cls(request, read, first, parallel)
 
     async def __aiter__(self) -> AsyncIterator[TextBatch]:
         try:
@@ -138,16 +166,20 @@ class SliceStream:
                 return
             if head.batch.rows:
                 yield head.batch
-            if not self._more:
+            if head.last is None:
                 return
-            plan = _Plan(self._request, head)
+            plan = _Plan(self._request, head.last, head.batch.rows)
             while True:
                 self._fill(plan)
                 if not self._pending:
                     return
-                task, seconds = self._pending.popleft()
+                task, part = self._pending.popleft()
                 piece = await task
-                plan.observe(piece.batch.rows, seconds)
+                plan.observe(part, piece.batch.rows, piece.last)
+                if piece.last is not None:  # the rest of its stretch comes before the next
+                    rest = _rest(part, piece.last)
+                    task = asyncio.ensure_future(_in_slot(self._read, rest))
+                    self._pending.appendleft((task, rest))
                 self._fill(plan)  # the next reads start before this slice is written
                 if piece.batch.rows:
                     yield piece.batch
@@ -159,8 +191,7 @@ class SliceStream:
             part = plan.next()
             if part is None:
                 return
-            request, seconds = part
-            self._pending.append((asyncio.ensure_future(_in_slot(self._read, request)), seconds))
+            self._pending.append((asyncio.ensure_future(_in_slot(self._read, part)), part))
 
     async def aclose(self) -> None:
         self._head = None

@@ -19,9 +19,9 @@ from agentcdr.records import COLUMNS, Cursor, ReportRequest, Row
 from agentcdr.render import RowStyle, compile_text
 from agentcdr.store import mysql
 from agentcdr.store.base import TextBatch
-from agentcdr.store.slices import Piece, SliceStream
+from agentcdr.store.slices import Piece, SliceStream, part_limit
 from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
-from agentcdr.store.sql.rendered import joined, renders, row_sql
+from agentcdr.store.sql.rendered import joined, last_key_query, part_query, renders, row_sql
 from agentcdr.store.sql.rows import CALL_COLUMN_COUNT, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import MYSQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
@@ -120,20 +120,21 @@ class _MySQLText:
     async def read(self, part: ReportRequest) -> Piece:
         style, store, hooks = self._style, self._store, self._store._hooks
         row = row_sql(style, MYSQL.name, part.start_ts, part.end_ts)
-        keyed = part.limit is not None
-        columns = row.expression + (", answer_ts, id" if keyed else "")
-        sql, params = report_query(part, MYSQL, hooks, columns)
         pool = store._live_pool()
         conn = await store._acquire()
+        last = None
         try:
             async with conn.cursor() as cursor:
                 await cursor.execute("START TRANSACTION READ ONLY")
-                await cursor.execute(sql, params)
+                await cursor.execute(*part_query(part, row, MYSQL, hooks))
                 rows = await cursor.fetchall()
                 text: str | bytes | None = joined(style, row, [r[0] for r in rows])
                 if text is None:
                     await cursor.execute(*report_query(part, MYSQL, hooks))
                     text = compile_text(style)(await cursor.fetchall())
+                if len(rows) == part_limit(part):
+                    await cursor.execute(*last_key_query(part, MYSQL, hooks))
+                    last = Cursor(*(await cursor.fetchone()))
                 await conn.rollback()
         except mysql.DRIVER_ERRORS as exc:
             mysql.discard(pool, conn)
@@ -142,8 +143,6 @@ class _MySQLText:
             mysql.discard(pool, conn)  # cancelled halfway: the connection's state is unknown
             raise
         pool.release(conn)
-        last = Cursor(rows[-1][-2], rows[-1][-1]) if keyed and rows else None
-        assert text is not None
         return Piece(TextBatch(text, len(rows)), last)
 
 

@@ -22,9 +22,9 @@ from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import COLUMNS, Cursor, ReportRequest, Row
 from agentcdr.render import RowStyle, compile_text
 from agentcdr.store.base import TextBatch
-from agentcdr.store.slices import Piece, SliceStream
+from agentcdr.store.slices import Piece, SliceStream, part_limit
 from agentcdr.store.sql.query import report_query, summary_query
-from agentcdr.store.sql.rendered import joined, renders, row_sql
+from agentcdr.store.sql.rendered import joined, last_key_query, part_query, renders, row_sql
 from agentcdr.store.sql.rows import CALL_COLUMN_NAMES, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import POSTGRESQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
@@ -185,38 +185,44 @@ class _PostgresText:
         data = b"".join(chunks)
         return _copy_text(self._style, data), data.count(b"\n")
 
-    async def read(self, part: ReportRequest) -> Piece:
+    async def head(self, part: ReportRequest) -> Piece:
+        return await self._read(part, copy=False)
+
+    async def slice(self, part: ReportRequest) -> Piece:
+        return await self._read(part, copy=True)
+
+    async def _read(self, part: ReportRequest, copy: bool) -> Piece:
+        """A part's rows by COPY, or (the head, a small report's all) by a query: one
+        round trip, where COPY may need two."""
         style, store = self._style, self._store
         row = row_sql(style, POSTGRESQL.name, part.start_ts, part.end_ts)
-        keyed = part.limit is not None
-        columns = row.expression + (", answer_ts, id" if keyed else "")
-        sql, params = report_query(part, POSTGRESQL, columns=columns)
+        sql, params = part_query(part, row, POSTGRESQL)
         pool = store._live_pool()
         conn = await store._acquire()
+        last = None
         try:
-            # Repeatable read: a text that fails its check is rendered again from the rows
-            # of the same snapshot.
+            # Repeatable read: one snapshot for the part's texts, rows and last key.
             await conn.execute(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                 f"SET LOCAL statement_timeout = {self._limit_ms}"
             )
-            last = None
             text: str | bytes | None
-            if keyed:
-                records = await conn.fetch(sql, *params)
-                rows = len(records)
-                text = joined(style, row, [r[0] for r in records])
-                if records:
-                    last = Cursor(records[-1][1], records[-1][2])
-            else:
+            if copy:
                 text, rows = await self._copy(conn, sql, params)
                 if row.check is not None:
                     decoded = text.decode()
                     text = decoded if row.check(decoded, rows) else None
+            else:
+                records = await conn.fetch(sql, *params)
+                rows = len(records)
+                text = joined(style, row, [r[0] for r in records])
             if text is None:
                 raw_sql, raw_params = report_query(part, POSTGRESQL)
                 raw = await conn.fetch(raw_sql, *raw_params)
                 text = compile_text(style)(list(map(tuple, raw)))
+            if rows == part_limit(part):
+                key_sql, key_params = last_key_query(part, POSTGRESQL)
+                last = Cursor(*(await conn.fetchrow(key_sql, *key_params)))
             return Piece(TextBatch(text, rows), last)
         except _DB_ERRORS as exc:
             raise DatabaseUnavailable(_describe(exc)) from exc
@@ -327,7 +333,7 @@ class PostgresStore(ServerStore):
             return None
         limit_ms = max(1, int(self.statement_timeout * 1000))
         reader = _PostgresText(self, style, limit_ms)
-        return await SliceStream.open(request, reader.read, chunk_rows)
+        return await SliceStream.open(request, reader.slice, chunk_rows, head=reader.head)
 
     async def _summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[Any]:
         sql, params = summary_query(request, group_by, POSTGRESQL)

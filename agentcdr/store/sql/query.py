@@ -93,9 +93,11 @@ def report_query(
     dialect: Dialect,
     hooks: QueryHooks = PLAIN,
     columns: str = SELECT_COLUMNS,
+    offset: int = 0,
 ) -> tuple[str, list[Any]]:
     """SQL and parameters for a report request: its rows as ``columns`` (by default the
-    store's row, ``records.ROW_COLUMNS``; ``store.sql.rendered`` writes a rendered row's)."""
+    store's row, ``records.ROW_COLUMNS``; ``store.sql.rendered`` writes a rendered row's),
+    the first ``offset`` rows skipped (with a ``limit`` only)."""
     p = _Params(dialect)
     desc = request.order == "desc"
     cursor = request.cursor
@@ -123,6 +125,8 @@ def report_query(
     if request.limit is not None:
         # One row more than asked, to learn whether a next page exists.
         sql += f" LIMIT {p.one(request.limit + 1)}"
+        if offset:
+            sql += f" OFFSET {p.one(offset)}"
     return sql, p.values
 
 

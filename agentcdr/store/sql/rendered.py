@@ -29,12 +29,15 @@ zone's rules (``int``), never a request value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 from agentcdr.records import COLUMN, FIELD, ReportRequest
 from agentcdr.render import RowStyle, TextCheck, plain_check
+from agentcdr.store.slices import part_limit
+from agentcdr.store.sql.query import PLAIN, QueryHooks, report_query
+from agentcdr.store.sql.schema import Dialect
 from agentcdr.summary import offset_case, offset_stretches
 
 _EPOCH: Final = date(1970, 1, 1)
@@ -73,6 +76,22 @@ def joined(style: RowStyle, row: RowSQL, texts: Sequence[str]) -> str | None:
     return text if row.check is None or row.check(text, len(texts)) else None
 
 
+def part_query(
+    part: ReportRequest, row: RowSQL, dialect: Dialect, hooks: QueryHooks = PLAIN
+) -> tuple[str, list[Any]]:
+    """The query of a part of a rendered report (``store.slices``): its rows' texts."""
+    return report_query(part, dialect, hooks, row.expression)
+
+
+def last_key_query(
+    part: ReportRequest, dialect: Dialect, hooks: QueryHooks = PLAIN
+) -> tuple[str, list[Any]]:
+    """The query of the key (answer time, id) of a part's last row, for a part whose rows
+    reached its limit (read in the same snapshot as its rows)."""
+    last = part_limit(part) - 1
+    return report_query(replace(part, limit=0), dialect, hooks, "answer_ts, id", offset=last)
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -81,7 +100,8 @@ class _Dialect:
     """How one database writes each piece of a row; SQLite's by default."""
 
     def concat(self, parts: list[str]) -> str:
-        return " || ".join(parts)
+        # || makes text of numbers; a lone number would stay one.
+        return " || ".join(parts) if len(parts) > 1 else f"'' || {parts[0]}"
 
     def char(self, code: int) -> str:
         return f"char({code})"

@@ -30,10 +30,10 @@ from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, Cursor, ReportRequest, Row
 from agentcdr.render import RowStyle, compile_text
 from agentcdr.store.base import CallWriter, LoginSource, TextBatch, WriteCounts
-from agentcdr.store.slices import CORES, Piece, SliceStream
+from agentcdr.store.slices import CORES, Piece, SliceStream, part_limit
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.query import report_query, summary_query
-from agentcdr.store.sql.rendered import joined, renders, row_sql
+from agentcdr.store.sql.rendered import joined, last_key_query, part_query, renders, row_sql
 from agentcdr.store.sql.rows import (
     CALL_COLUMN_COUNT,
     CALL_COLUMNS,
@@ -178,27 +178,24 @@ class _SQLiteText:
         """Raises ``sqlite3.Error``, "interrupted" once ``until`` has passed."""
         style = self._style
         row = row_sql(style, SQLITE.name, part.start_ts, part.end_ts)
-        keyed = part.limit is not None  # the head: its last row's key is needed
-        columns = row.expression + (", answer_ts, id" if keyed else "")
-        sql, params = report_query(part, SQLITE, columns=columns)
         conn = self._store._acquire()
         db = conn.db
         conn.deadline.at = until
+        last = None
         try:
-            if row.check is not None:
-                db.execute("BEGIN")  # one snapshot for the rendered rows and the reference's
+            db.execute("BEGIN")  # one snapshot for the part's texts, rows and last key
             try:
-                rows = db.execute(sql, params).fetchall()
+                rows = db.execute(*part_query(part, row, SQLITE)).fetchall()
                 text: str | bytes | None = joined(style, row, [r[0] for r in rows])
                 if text is None:
                     text = compile_text(style)(db.execute(*report_query(part, SQLITE)).fetchall())
+                if len(rows) == part_limit(part):
+                    last = Cursor(*db.execute(*last_key_query(part, SQLITE)).fetchone())
             finally:
-                if db.in_transaction:
-                    db.execute("COMMIT")
+                db.execute("COMMIT")
         finally:
             conn.deadline.at = float("inf")
             self._store._release(conn)
-        last = Cursor(rows[-1][-2], rows[-1][-1]) if keyed and rows else None
         return Piece(TextBatch(text, len(rows)), last)
 
     def _in_thread(self, part: ReportRequest) -> Piece:
