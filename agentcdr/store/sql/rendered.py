@@ -72,15 +72,20 @@ class RowSQL:
 def joined(style: RowStyle, row: RowSQL, texts: Sequence[str]) -> str | None:
     """The rows' texts as a batch of ``style``; None when the batch fails ``row``'s check
     (then its rows are rendered in Python: ``render.compile_text``)."""
-    text = style.join(texts)
-    return text if row.check is None or row.check(text, len(texts)) else None
+    return checked(row, style.join(texts), len(texts))
+
+
+def checked(row: RowSQL, text: str, rows: int) -> str | None:
+    """The batch ``text`` of ``rows`` rows, or None when it fails ``row``'s check."""
+    return text if row.check is None or row.check(text, rows) else None
 
 
 def part_query(
     part: ReportRequest, row: RowSQL, dialect: Dialect, hooks: QueryHooks = PLAIN
 ) -> tuple[str, list[Any]]:
-    """The query of a part of a rendered report (``store.slices``): its rows' texts."""
-    return report_query(part, dialect, hooks, row.expression)
+    """The query of a part of a rendered report (``store.slices``): its rows' texts, as
+    ``line``."""
+    return report_query(part, dialect, hooks, f"{row.expression} AS line")
 
 
 def last_key_query(
@@ -100,8 +105,8 @@ class _Dialect:
     """How one database writes each piece of a row; SQLite's by default."""
 
     def concat(self, parts: list[str]) -> str:
-        # || makes text of numbers; a lone number would stay one.
-        return " || ".join(parts) if len(parts) > 1 else f"'' || {parts[0]}"
+        # || makes text of a number, which alone would stay one.
+        return _tree(parts) if len(parts) > 1 else f"'' || {parts[0]}"
 
     def char(self, code: int) -> str:
         return f"char({code})"
@@ -152,17 +157,7 @@ class _Postgres(_Dialect):
         return f"coalesce({column}::text, {_literal(null)})"
 
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
-        parts: list[str] = []
-        for i, (name, sql, kind) in enumerate(pairs):
-            key = ("{" if i == 0 else ",") + f'"{name}":'
-            if kind == "text":
-                value = f"to_json({sql})::text"
-            elif kind == "number":
-                value = self.number(sql, "null")
-            else:  # digits, dashes and colons: quoted as they are
-                key, value = key + '"', f"{sql} || '\"'"
-            parts += [_literal(key), value]
-        return " || ".join([*parts, "'}'"])
+        return " || ".join(_merged(_json_parts(pairs, "to_json({})::text", self)))
 
 
 class _MySQL(_Dialect):
@@ -193,16 +188,7 @@ class _MySQL(_Dialect):
         return f"LEFT({column}, 1)"
 
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
-        parts: list[str] = []
-        for i, (name, sql, kind) in enumerate(pairs):
-            key = ("{" if i == 0 else ",") + f'"{name}":'
-            if kind == "text":
-                parts += [_literal(key), f"JSON_QUOTE({sql})"]
-            elif kind == "number":
-                parts += [_literal(key), self.number(sql, "null")]
-            else:
-                parts += [_literal(key + '"'), sql, "'\"'"]
-        return self.concat([*parts, "'}'"])
+        return self.concat(_merged(_json_parts(pairs, "JSON_QUOTE({})", self)))
 
     @staticmethod
     def _json_check(text: str, rows: int) -> bool:
@@ -211,6 +197,21 @@ class _MySQL(_Dialect):
         return "\\u00" not in text
 
     json_check = _json_check
+
+
+def _json_parts(pairs: list[tuple[str, str, str]], quote: str, d: _Dialect) -> list[str]:
+    """A JSON object's parts, text values quoted by ``quote`` (SQL with ``{}``), numbers
+    and NULL written as JSON, clock texts (digits, dashes, colons) in quotes as they are."""
+    parts: list[str] = []
+    for i, (name, sql, kind) in enumerate(pairs):
+        parts.append(_Text(("{" if i == 0 else ",") + f'"{name}":'))
+        if kind == "text":
+            parts.append(quote.format(sql))
+        elif kind == "number":
+            parts.append(d.number(sql, "null"))
+        else:
+            parts += [_Text('"'), sql, _Text('"')]
+    return [*parts, _Text("}")]
 
 
 _DIALECTS: Final[dict[str, _Dialect]] = {
@@ -245,16 +246,45 @@ def row_sql(style: RowStyle, dialect: str, start_ts: int, end_ts: int) -> RowSQL
     if json:
         return RowSQL(d.json_row(pairs), d.json_check)
     check = plain_check(style.fields, style.kind)
+    parts: list[str] = []
     if style.kind == "xml":
-        parts = ["'<rows>'"]
         for name, sql, _ in pairs:
-            parts += [_literal(f"<{name}>"), sql, _literal(f"</{name}>")]
-        parts.append("'</rows>'")
+            parts += [_Text(f"<{name}>"), sql, _Text(f"</{name}>")]
+        parts = [_Text("<rows>"), *parts, _Text("</rows>")]
     else:
-        parts = []
         for i, (_, sql, _) in enumerate(pairs):
-            parts += (["','"] if i else []) + [sql]
-    return RowSQL(d.concat(parts), check)
+            parts += [_Text(","), sql] if i else [sql]
+    return RowSQL(d.concat(_merged(parts)), check)
+
+
+def _tree(parts: list[str]) -> str:
+    """The parts joined by ||, as a balanced tree: each || copies both sides, and a chain
+    copies its growing left side again at every step."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return f"({_tree(parts[:middle])}) || ({_tree(parts[middle:])})"
+
+
+class _Text(str):
+    """Text to write as it is (a literal), among parts that are SQL."""
+
+
+def _merged(parts: list[str]) -> list[str]:
+    """The parts as SQL, with neighbouring texts in one literal: fewer pieces to join."""
+    out: list[str] = []
+    text: list[str] = []
+    for part in parts:
+        if isinstance(part, _Text):
+            text.append(part)
+            continue
+        if text:
+            out.append(_literal("".join(text)))
+            text = []
+        out.append(part)
+    if text:
+        out.append(_literal("".join(text)))
+    return out
 
 
 def _neutral(d: _Dialect, column: str) -> str:
