@@ -211,3 +211,26 @@ def test_clean_rows_are_rendered_by_the_database_alone(
 
     asyncio.run(main())
     assert fallbacks == []
+
+
+def test_postgres_renders_alike_whatever_the_database_date_styles(postgres_url: str) -> None:
+    """Answer times and durations come from timestamp and interval text, whose shape the
+    session's DateStyle and IntervalStyle set: the reads set their own."""
+    name = postgres_url.rsplit("/", 1)[1]
+
+    async def main() -> None:
+        async with opened(postgres_url) as store:
+            await write(store, calls(nul=False, hostile=0.1, count=60))
+            await store.execute(  # type: ignore[attr-defined]
+                f"ALTER DATABASE {name} SET datestyle = 'SQL, DMY'"
+            )
+            await store.execute(  # type: ignore[attr-defined]
+                f"ALTER DATABASE {name} SET intervalstyle = 'iso_8601'"
+            )
+        async with opened(postgres_url) as store:
+            for kind in KINDS:
+                style = RowStyle(kind, ALL_FIELDS, ZoneInfo("Asia/Kathmandu"))
+                rendered, reference, _ = await both(store, style)
+                assert rendered == reference
+
+    asyncio.run(main())

@@ -24,7 +24,14 @@ from agentcdr.render import RowStyle, compile_text
 from agentcdr.store.base import TextBatch
 from agentcdr.store.slices import Piece, SliceStream, part_limit
 from agentcdr.store.sql.query import report_query, summary_query
-from agentcdr.store.sql.rendered import joined, last_key_query, part_query, renders, row_sql
+from agentcdr.store.sql.rendered import (
+    POSTGRES_SESSION,
+    joined,
+    last_key_query,
+    part_query,
+    renders,
+    row_sql,
+)
 from agentcdr.store.sql.rows import CALL_COLUMN_NAMES, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import POSTGRESQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
@@ -204,7 +211,7 @@ class _PostgresText:
             # Repeatable read: one snapshot for the part's texts, rows and last key.
             await conn.execute(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                f"SET LOCAL statement_timeout = {self._limit_ms}"
+                f"SET LOCAL statement_timeout = {self._limit_ms}; {POSTGRES_SESSION}"
             )
             text: str | bytes | None
             if copy:

@@ -137,6 +137,9 @@ class _Dialect:
 
 
 class _Postgres(_Dialect):
+    # What the rendering needs of the session (set for the transaction it reads in).
+    SESSION: Final = "SET LOCAL datestyle = 'ISO, YMD'; SET LOCAL intervalstyle = 'postgres'"
+
     def concat(self, parts: list[str]) -> str:
         return f"concat({', '.join(parts)})"
 
@@ -144,13 +147,15 @@ class _Postgres(_Dialect):
         return f"chr({code})"
 
     def time(self, local: str) -> str:
-        return f"to_char(to_timestamp({local}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+        # A timestamp's and an interval's text need DateStyle ISO and IntervalStyle
+        # postgres (``SESSION``): faster than to_char.
+        return f"(timestamp '1970-01-01' + make_interval(secs => {local}))::text"
 
     def duration(self, seconds: str) -> str:
-        # An interval's HH24 counts every hour (90007 s is 25:00:07).
+        # An interval of seconds counts every hour (90007 s is 25:00:07).
         return (
-            f"CASE WHEN {seconds} > 0 THEN to_char(make_interval(secs => {seconds}), "
-            "'HH24:MI:SS') ELSE '00:00:00' END"
+            f"CASE WHEN {seconds} > 0 THEN make_interval(secs => {seconds})::text "
+            "ELSE '00:00:00' END"
         )
 
     def number(self, column: str, null: str) -> str:
@@ -219,6 +224,9 @@ _DIALECTS: Final[dict[str, _Dialect]] = {
     "postgresql": _Postgres(),
     "mysql": _MySQL(),
 }
+
+
+POSTGRES_SESSION: Final = _Postgres.SESSION
 
 
 def row_sql(style: RowStyle, dialect: str, start_ts: int, end_ts: int) -> RowSQL:
