@@ -78,13 +78,8 @@ def slots() -> asyncio.Semaphore:
     return slot
 
 
-def _rest(part: ReportRequest, last: Cursor) -> ReportRequest:
-    """What is left of a part that ended at its row limit with the row ``last``."""
-    return replace(part, cursor=last, limit=slice_cap() - 1)
-
-
 class _Plan:
-    """Where the next slice starts and ends (see the module docstring)."""
+    """Where the next slices start and end (see the module docstring)."""
 
     def __init__(self, request: ReportRequest, last: Cursor, rows: int) -> None:
         self._request = request
@@ -106,12 +101,17 @@ class _Plan:
             seconds = last.answer_ts - part.start_ts + 1
         self._rate = rows / max(seconds, 1) if rows else self._rate / 2
 
+    def _span(self) -> int:
+        if self._rate <= 0:
+            return self._request.end_ts - self._request.start_ts
+        return max(1, int(SLICE_ROWS / self._rate))
+
     def next(self) -> ReportRequest | None:
         """The next slice; None when the range is read."""
         start, end = self._request.start_ts, self._request.end_ts
         if (self._edge <= start) if self._desc else (self._edge >= end):
             return None
-        span = max(1, int(SLICE_ROWS / self._rate)) if self._rate > 0 else end - start
+        span = self._span()
         if self._desc:
             lo, hi = max(start, self._edge - span), self._edge
             self._edge = lo
@@ -123,6 +123,34 @@ class _Plan:
         )
         self._after = None
         return part
+
+    def rest(self, part: ReportRequest, last: Cursor) -> list[ReportRequest]:
+        """What is left of a part that ended at its row limit with the row ``last``, cut
+        into slices at the rate just learnt, in report order."""
+        span, parts = self._span(), []
+        lo, hi = part.start_ts, part.end_ts
+        if self._desc:
+            hi = last.answer_ts + 1
+            while hi > lo:
+                parts.append(replace(part, start_ts=max(lo, hi - span), end_ts=hi, cursor=None))
+                hi -= span
+        else:
+            lo = last.answer_ts
+            while lo < hi:
+                parts.append(replace(part, start_ts=lo, end_ts=min(hi, lo + span), cursor=None))
+                lo += span
+        parts[0] = replace(parts[0], cursor=last)
+        return parts
+
+
+class _Entry:
+    """A slice in report order, and its read once started."""
+
+    __slots__ = ("part", "task")
+
+    def __init__(self, part: ReportRequest) -> None:
+        self.part = part
+        self.task: asyncio.Future[Piece] | None = None
 
 
 async def _in_slot(read: PartReader, part: ReportRequest) -> Piece:
@@ -142,7 +170,7 @@ class SliceStream:
         self._read = read
         self._head: Piece | None = head
         self._parallel = max(1, parallel)
-        self._pending: deque[tuple[asyncio.Future[Piece], ReportRequest]] = deque()
+        self._entries: deque[_Entry] = deque()
 
     @classmethod
     async def open(
@@ -171,15 +199,15 @@ class SliceStream:
             plan = _Plan(self._request, head.last, head.batch.rows)
             while True:
                 self._fill(plan)
-                if not self._pending:
+                if not self._entries:
                     return
-                task, part = self._pending.popleft()
-                piece = await task
-                plan.observe(part, piece.batch.rows, piece.last)
+                entry = self._entries.popleft()
+                assert entry.task is not None
+                piece = await entry.task
+                plan.observe(entry.part, piece.batch.rows, piece.last)
                 if piece.last is not None:  # the rest of its stretch comes before the next
-                    rest = _rest(part, piece.last)
-                    task = asyncio.ensure_future(_in_slot(self._read, rest))
-                    self._pending.appendleft((task, rest))
+                    rest = plan.rest(entry.part, piece.last)
+                    self._entries.extendleft(_Entry(part) for part in reversed(rest))
                 self._fill(plan)  # the next reads start before this slice is written
                 if piece.batch.rows:
                     yield piece.batch
@@ -187,16 +215,27 @@ class SliceStream:
             await self.aclose()
 
     def _fill(self, plan: _Plan) -> None:
-        while len(self._pending) < self._parallel:
+        """Starts the first ``parallel`` slices in order, planning more where needed."""
+        started = 0
+        for entry in self._entries:
+            if started == self._parallel:
+                return
+            if entry.task is None:
+                entry.task = asyncio.ensure_future(_in_slot(self._read, entry.part))
+            started += 1
+        while started < self._parallel:
             part = plan.next()
             if part is None:
                 return
-            self._pending.append((asyncio.ensure_future(_in_slot(self._read, part)), part))
+            entry = _Entry(part)
+            entry.task = asyncio.ensure_future(_in_slot(self._read, part))
+            self._entries.append(entry)
+            started += 1
 
     async def aclose(self) -> None:
         self._head = None
-        pending = [task for task, _ in self._pending]
-        self._pending.clear()
+        pending = [entry.task for entry in self._entries if entry.task is not None]
+        self._entries.clear()
         for task in pending:
             task.cancel()
         if pending:
