@@ -164,7 +164,7 @@ async def rows_of(store: CallStore, req: ReportRequest) -> list[Any]:
 
 @pytest.fixture
 def slices(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("agentcdr.store.slices.SLICE_ROWS", SLICE_ROWS)
+    monkeypatch.setattr("agentcdr.store.slices.slice_rows", lambda head: SLICE_ROWS)
 
 
 def test_rendered_rows_equal_python_rendered_rows(store_url: str, slices: None) -> None:

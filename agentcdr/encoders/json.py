@@ -35,10 +35,12 @@ def dumps(value: object, option: int = 0) -> bytes:
 
 async def encode_json(style: RowStyle, page: Page) -> AsyncIterator[bytes]:
     yield b'{"result":"success","data":{"rows":['
-    separator = b""
+    first = True
     async for text in page.texts(compile_text(style)):
-        yield separator + escape_separators(utf8(text))
-        separator = b","
+        if not first:
+            yield b","  # apart: joined, the batch would be copied once more
+        first = False
+        yield escape_separators(utf8(text))
     tail: dict[str, object] = {"headers": headers(style.fields), "meta": page.meta()}
     if page.paged:
         tail["next_cursor"] = page.next_cursor

@@ -3,15 +3,16 @@ order: one report can use more than one core (the database's, or SQLite's own in
 
 The head is the report's first ``head_rows`` rows, read at once like any report: a small
 report is that one read. Past it, the rest of the range is cut by answer time into slices of
-about ``SLICE_ROWS`` rows each. The row count of a stretch of time is not known in advance,
-so the cut adapts: each slice's length in seconds comes from the rows per second of the
-part read last (the head's, at first). Every part is read with a row limit (``SLICE_CAP``
-rows for a slice): a part that reaches it ends at its last row, whose key the reader
-returns, and the rest of its stretch is read next, continued after that key as the API's
-cursors continue a page; so a denser stretch than expected costs another read, never more
-memory. Slices are read by up to ``parallel`` readers at a time and handed on strictly in
-report order; a slice read ahead waits, whole, for its turn, so a report holds at most
-``parallel + 1`` slices of at most ``SLICE_CAP`` rows.
+about ``SLICE_BYTES`` of text each (``slice_rows``, at the head's length of a row). The row
+count of a stretch of time is not known in advance, so the cut adapts: each slice's length
+in seconds comes from the rows per second of the part read last (the head's, at first).
+Every slice is read with a row limit (twice its aim): a slice that reaches it ends at its
+last row, whose key the reader returns, and the rest of its stretch is cut again at the rate
+just learnt, continued after that key as the API's cursors continue a page; so a denser
+stretch than expected costs more reads, never more memory. Slices are read by up to
+``parallel`` readers at a time and handed on strictly in report order; a slice read ahead
+waits, whole, for its turn, so a report holds at most ``parallel + 1`` slices of at most
+twice ``SLICE_BYTES``.
 
 Fairness: every slice read takes one of the process's ``slots`` (as many as cores) first,
 in order of asking, so concurrent reports share the cores instead of each taking all of
@@ -35,13 +36,15 @@ from typing import Final, NamedTuple
 from agentcdr.records import Cursor, ReportRequest
 from agentcdr.store.base import TextBatch
 
-SLICE_ROWS: Final = 10_000  # rows a slice aims at
+# The text a slice aims at: a slice is held in a few copies on its way (the database's, the
+# driver's, the encoder's), by up to three slices at once, within the server's memory target.
+SLICE_BYTES: Final = 1_000_000
 CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
-def slice_cap() -> int:
-    """The row limit of a slice (twice its aim, so that a fair estimate seldom reaches it)."""
-    return 2 * SLICE_ROWS
+def slice_rows(head: TextBatch) -> int:
+    """The rows a slice aims at: ``SLICE_BYTES`` of text, at the head's length of a row."""
+    return max(100, SLICE_BYTES * head.rows // max(len(head.text), 1))
 
 
 class Piece(NamedTuple):
@@ -81,15 +84,16 @@ def slots() -> asyncio.Semaphore:
 class _Plan:
     """Where the next slices start and end (see the module docstring)."""
 
-    def __init__(self, request: ReportRequest, last: Cursor, rows: int) -> None:
+    def __init__(self, request: ReportRequest, head: TextBatch, last: Cursor) -> None:
         self._request = request
+        self._aim = slice_rows(head)
         self._desc = request.order == "desc"
         # The time still to read, past the head's last row: [start, edge) newest first,
         # or [edge, end); the first slice continues after that row.
         self._edge = last.answer_ts + 1 if self._desc else last.answer_ts
         self._after: Cursor | None = last
         self._rate = 0.0
-        self.observe(request, rows, last)
+        self.observe(request, head.rows, last)
 
     def observe(self, part: ReportRequest, rows: int, last: Cursor | None) -> None:
         """A part held ``rows`` rows (and, ``last`` given, more after that row)."""
@@ -104,7 +108,7 @@ class _Plan:
     def _span(self) -> int:
         if self._rate <= 0:
             return self._request.end_ts - self._request.start_ts
-        return max(1, int(SLICE_ROWS / self._rate))
+        return max(1, int(self._aim / self._rate))
 
     def next(self) -> ReportRequest | None:
         """The next slice; None when the range is read."""
@@ -119,7 +123,7 @@ class _Plan:
             lo, hi = self._edge, min(end, self._edge + span)
             self._edge = hi
         part = replace(
-            self._request, start_ts=lo, end_ts=hi, cursor=self._after, limit=slice_cap() - 1
+            self._request, start_ts=lo, end_ts=hi, cursor=self._after, limit=2 * self._aim - 1
         )
         self._after = None
         return part
@@ -196,7 +200,7 @@ class SliceStream:
                 yield head.batch
             if head.last is None:
                 return
-            plan = _Plan(self._request, head.last, head.batch.rows)
+            plan = _Plan(self._request, head.batch, head.last)
             while True:
                 self._fill(plan)
                 if not self._entries:

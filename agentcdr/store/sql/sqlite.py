@@ -98,7 +98,7 @@ class _Conn:
             # No mmap: mapped pages of the file count in the process's resident memory, which
             # then grows with the size of the report; a small page cache per connection, as
             # the operating system caches the file anyway.
-            "cache_size = -8192",
+            "cache_size = -2048",
             "temp_store = FILE",
         ):
             self.db.execute(f"PRAGMA {pragma}")
@@ -185,7 +185,9 @@ class _SQLiteText:
         # throughout (fetching row by row takes it back for every row). An aggregate reads
         # a subquery with ORDER BY and LIMIT in that order (SQLite does not flatten it;
         # tests/test_rendered.py checks the order).
-        sql = f"SELECT count(*), group_concat(line, {_SEPARATORS[style.kind]}) FROM ({sql})"
+        separator = _SEPARATORS[style.kind]
+        end = "" if style.kind == "json" else f" || {separator}"  # RowStyle.join
+        sql = f"SELECT count(*), group_concat(line, {separator}){end} FROM ({sql})"
         conn = self._store._acquire()
         db = conn.db
         conn.deadline.at = until
@@ -194,10 +196,7 @@ class _SQLiteText:
             db.execute("BEGIN")  # one snapshot for the part's texts, rows and last key
             try:
                 rows, text = db.execute(sql, params).fetchone()
-                batch: str | bytes | None = ""
-                if rows:
-                    end = "" if style.kind == "json" else style.separator
-                    batch = checked(row, text + end, rows)
+                batch: str | bytes | None = checked(row, text, rows) if rows else ""
                 if batch is None:
                     raw = db.execute(*report_query(part, SQLITE)).fetchall()
                     batch = compile_text(style)(raw)
