@@ -38,7 +38,7 @@ from agentcdr.store.base import TextBatch
 
 # The text a slice aims at: a slice is held in a few copies on its way (the database's, the
 # driver's, the encoder's), by up to three slices at once, within the server's memory target.
-SLICE_BYTES: Final = 1_000_000
+SLICE_BYTES: Final = 500_000
 CORES: Final = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
