@@ -169,8 +169,9 @@ def compile_batch(
     return render
 
 
-# The kinds of row text a response body is made of.
-TEXT_KINDS: Final = ("json", "ndjson", "csv", "xml")
+# The kinds of row text a response body is made of, and what stands between two rows.
+SEPARATORS: Final = {"json": ",", "ndjson": "\n", "csv": "\r\n", "xml": "\n"}
+TEXT_KINDS: Final = tuple(SEPARATORS)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class RowStyle:
     @property
     def separator(self) -> str:
         """What stands between two rows' texts in a batch (and, but for JSON, after the last)."""
-        return {"json": ",", "ndjson": "\n", "csv": "\r\n", "xml": "\n"}[self.kind]
+        return SEPARATORS[self.kind]
 
     def join(self, rows: Sequence[str]) -> str:
         """The batch of rows' texts (each without its line end)."""
