@@ -6,7 +6,8 @@ transaction, one consistent snapshot: asyncmy has no flow control, so streaming 
 result into a slower encoder piled the rows up in memory (1 GB for a 30-day XML report:
 docs/benchmarks.md, finding 4). Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE``
 statements. Rendered reports (``rendered``) are read as a head and slices (``store.slices``),
-each one query on its own connection, whose rows MariaDB renders (``store.sql.rendered``).
+each one query on its own connection, whose rows MariaDB renders (``store.sql.rendered``) and
+joins (``GROUP_CONCAT``).
 """
 
 from __future__ import annotations
