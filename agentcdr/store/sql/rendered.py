@@ -20,10 +20,12 @@ stays ``render.compile_text``; what is rendered here must equal it byte for byte
   ``render.plain_check``: escaping per value in SQL cost more than the whole export.
 
 A text that fails its check is rendered again in Python from the store's rows of the same
-part of the report (the store's ``rowtext`` reader does that); the characters XML cannot
-carry and JSON's U+2028/U+2029 are left to the encoders, as for rows rendered in Python.
-Only constants go into the SQL text: field names from ``records.FIELDS``, offsets from the
-zone's rules (``int``), never a request value.
+part of the report, in the same snapshot (each store's reader of parts does that); the
+characters XML cannot carry and JSON's U+2028/U+2029 are left to the encoders, as for rows
+rendered in Python. Only constants go into the SQL text: field names from
+``records.FIELDS``, offsets from the zone's rules (``int``), never a request value (those
+are bound parameters; PostgreSQL's COPY, which takes none, gets them as the server quotes
+them: ``store.sql.postgres``).
 """
 
 from __future__ import annotations
