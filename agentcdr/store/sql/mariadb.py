@@ -6,24 +6,22 @@ transaction, one consistent snapshot: asyncmy has no flow control, so streaming 
 result into a slower encoder piled the rows up in memory (1 GB for a 30-day XML report:
 docs/benchmarks.md, finding 4). Imports send multi-row ``INSERT … ON DUPLICATE KEY UPDATE``
 statements. Rendered reports (``rendered``) are read as a head and slices (``store.slices``),
-each one query on its own connection, whose rows MariaDB renders (``store.sql.rendered``) and
-joins (``GROUP_CONCAT``).
+each one query on its own connection, whose rows MariaDB renders (``store.sql.rendered``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any, Final
 
 from agentcdr.errors import DatabaseUnavailable
 from agentcdr.records import COLUMNS, Cursor, ReportRequest, Row
-from agentcdr.render import SEPARATORS, RowStyle, compile_text
+from agentcdr.render import RowStyle, compile_text
 from agentcdr.store import mysql
 from agentcdr.store.base import TextBatch
 from agentcdr.store.slices import Piece, SliceStream, part_limit
 from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
-from agentcdr.store.sql.rendered import RowSQL, checked, last_key_query, renders, row_sql
+from agentcdr.store.sql.rendered import joined, last_key_query, part_query, renders, row_sql
 from agentcdr.store.sql.rows import CALL_COLUMN_COUNT, CALL_COLUMNS, VALUE_COLUMNS
 from agentcdr.store.sql.schema import MYSQL, migrate
 from agentcdr.store.sql.server import BatchWriter, ServerStore
@@ -32,16 +30,7 @@ from agentcdr.store.stream import KeysetPages
 # Strict: a value that does not fit is an error, never silently cut; and a table is InnoDB
 # or nothing (MyISAM has no transactions). Notes ("table already exists" from CREATE TABLE
 # IF NOT EXISTS) are not problems; the driver would log each one as a warning.
-# GROUP_CONCAT joins a rendered report's slices (about 500 kB, store.slices): its default
-# limit of 1 MB would cut a long one short.
-_SESSION: Final = (
-    "sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
-    "sql_notes = 0",
-    "group_concat_max_len = 1073741824",
-)
-# RowStyle.separator as SQL literals, line ends written as they are (a SEPARATOR must be a
-# literal, and this way it does not depend on NO_BACKSLASH_ESCAPES).
-_SEPARATORS: Final = {kind: f"'{end}'" for kind, end in SEPARATORS.items()}
+_SESSION: Final = ("sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'", "sql_notes = 0")
 # GET_LOCK names are server-wide: name the lock after the database, so that agentcdr
 # databases sharing a server migrate independently.
 _LOCK_NAME: Final = "LEFT(CONCAT('agentcdr.migrate.', DATABASE()), 64)"
@@ -128,22 +117,6 @@ class _MySQLText:
         self._store = store
         self._style = style
 
-    def _query(self, part: ReportRequest, row: RowSQL) -> tuple[str, list[Any]]:
-        """The part's rows joined by the server, in report order, with their count: one
-        row for the driver to read instead of one per call."""
-        hooks = self._store._hooks
-        inner = replace(hooks, prefix="", hint="")
-        columns = f"{row.expression} AS line, answer_ts, id"
-        sql, params = report_query(part, MYSQL, inner, columns)
-        order = "DESC" if part.order == "desc" else "ASC"
-        separator = _SEPARATORS[self._style.kind]
-        end = "" if self._style.kind == "json" else f", {separator}"  # RowStyle.join
-        joined = (
-            f"CONCAT(GROUP_CONCAT(line ORDER BY answer_ts {order}, id {order} "
-            f"SEPARATOR {separator}){end})"
-        )
-        return f"{hooks.prefix}SELECT {hooks.hint}COUNT(*), {joined} FROM ({sql}) AS part", params
-
     async def read(self, part: ReportRequest) -> Piece:
         style, store, hooks = self._style, self._store, self._store._hooks
         row = row_sql(style, MYSQL.name, part.start_ts, part.end_ts)
@@ -153,13 +126,13 @@ class _MySQLText:
         try:
             async with conn.cursor() as cursor:
                 await cursor.execute("START TRANSACTION READ ONLY")
-                await cursor.execute(*self._query(part, row))
-                rows, text = await cursor.fetchone()
-                batch: str | bytes | None = checked(row, text, rows) if rows else ""
-                if batch is None:
+                await cursor.execute(*part_query(part, row, MYSQL, hooks))
+                rows = await cursor.fetchall()
+                text: str | bytes | None = joined(style, row, [r[0] for r in rows])
+                if text is None:
                     await cursor.execute(*report_query(part, MYSQL, hooks))
-                    batch = compile_text(style)(await cursor.fetchall())
-                if rows == part_limit(part):
+                    text = compile_text(style)(await cursor.fetchall())
+                if len(rows) == part_limit(part):
                     await cursor.execute(*last_key_query(part, MYSQL, hooks))
                     last = Cursor(*(await cursor.fetchone()))
                 await conn.rollback()
@@ -170,7 +143,7 @@ class _MySQLText:
             mysql.discard(pool, conn)  # cancelled halfway: the connection's state is unknown
             raise
         pool.release(conn)
-        return Piece(TextBatch(batch, int(rows)), last)
+        return Piece(TextBatch(text, len(rows)), last)
 
 
 class _MySQLWriter(BatchWriter):
