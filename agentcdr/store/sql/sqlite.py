@@ -8,11 +8,11 @@ long; it is tried on the loop with a small time budget, and if the budget runs o
 statement is interrupted and run again in a worker thread. A progress handler enforces the
 statement time limit throughout.
 
-Rendered reports (``rendered``) are the exception: SQLite renders each row's text itself, so
-the driver builds one object per row, and the slices after the head (``store.slices``) are
-read in a pool of threads, one per core: the driver lets go of the GIL while SQLite steps,
-so one report uses both cores, and the process's slice slots keep concurrent reports from
-taking more.
+Rendered reports (``rendered``) are the exception: SQLite renders each row's text and joins
+a slice's rows itself, and the slices after the head (``store.slices``) are read in a pool
+of threads, one slice at a time per report, while the event loop writes the slice before:
+the driver lets go of the GIL while SQLite steps, so a report's reading and writing overlap
+on two cores, and the process's slice slots bound the threads of concurrent reports.
 """
 
 from __future__ import annotations
@@ -349,7 +349,13 @@ class SQLiteStore:
         if not renders(request):
             return None
         reader = _SQLiteText(self, style, time.monotonic() + self.statement_timeout)
-        return await SliceStream.open(request, reader.slice, chunk_rows, head=reader.head)
+        # One slice at a time, in a thread while the event loop writes the one before: two
+        # threads rendering at once were slower than one (SQLite's allocator takes a
+        # process-wide mutex for its memory statistics, on by default, and rendering a row
+        # allocates for every piece joined), docs/benchmarks.md finding 8.
+        return await SliceStream.open(
+            request, reader.slice, chunk_rows, head=reader.head, parallel=1
+        )
 
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         if request.tenants == ():
