@@ -5,10 +5,11 @@ its store id and the order it was made for, as JSON in unpadded base64url. It is
 clients but not secret, and stable under inserts: the next page starts strictly after that
 row in (answer time, id) order, whatever was added meanwhile.
 
-A ``Page`` is the store's row stream trimmed to the request's ``limit``. Stores fetch
-``limit + 1`` rows: the extra row, when it comes, is never served, and says that more rows
-remain, so the page ends with a ``next_cursor`` made from its last served row. What the page
-serves is known once its rows were read: ``meta()`` is final then.
+A ``Page`` is the store's row stream trimmed to the request's ``limit`` (or the store's
+rendered rows, ``TextBatch``es, for whole reports only: ``store.sql.rendered.renders``).
+Stores fetch ``limit + 1`` rows: the extra row, when it comes, is never served, and says
+that more rows remain, so the page ends with a ``next_cursor`` made from its last served
+row. What the page serves is known once its rows were read: ``meta()`` is final then.
 
 The API composes the pieces: ``params`` builds the request (decoding its cursor here) and
 describes it (``params.describe``, the ``meta`` of the request); the store opens the stream;
@@ -27,9 +28,10 @@ import orjson
 from agentcdr.clock import FIRST_INSTANT, LAST_INSTANT
 from agentcdr.errors import InvalidValue
 from agentcdr.records import COL, Cursor, ReportRequest, Row
+from agentcdr.render import TextBatch, TextFunction
 
 if TYPE_CHECKING:
-    from agentcdr.store.base import RowStream
+    from agentcdr.store.base import RowStream, TextStream
 
 NOT_A_CURSOR: Final = "not a cursor returned by this report"
 _ID = COL["id"]
@@ -41,6 +43,9 @@ def _valid_id(value: object) -> bool:
     if type(value) is int:
         return -(2**63) <= value < 2**63
     return isinstance(value, str) and len(value) <= _ID_CHARS and "\x00" not in value
+
+
+Batch = Sequence[Row] | TextBatch
 
 
 def encode_cursor(answer_ts: int, row_id: int | str, order: str) -> str:
@@ -79,7 +84,10 @@ class Page:
     """
 
     def __init__(
-        self, request: ReportRequest, stream: RowStream | None, meta: dict[str, Any]
+        self,
+        request: ReportRequest,
+        stream: RowStream | TextStream | None,
+        meta: dict[str, Any],
     ) -> None:
         self.limit = request.limit
         self.order = request.order
@@ -87,8 +95,10 @@ class Page:
         self.next_cursor: str | None = None
         self._meta = meta
         self._stream = stream
-        self._source = stream.__aiter__() if stream is not None else None
-        self._buffered: list[Sequence[Row]] = []
+        self._source: AsyncIterator[Batch] | None = (
+            stream.__aiter__() if stream is not None else None
+        )
+        self._buffered: list[Batch] = []
 
     @property
     def paged(self) -> bool:
@@ -112,21 +122,25 @@ class Page:
                 await self._close()
                 return True
             self._buffered.append(batch)
-            held += len(batch)
+            held += batch.rows if isinstance(batch, TextBatch) else len(batch)
         return False
 
-    async def _batches_from_store(self) -> AsyncIterator[Sequence[Row]]:
+    async def _batches_from_store(self) -> AsyncIterator[Batch]:
         while self._buffered:
             yield self._buffered.pop(0)
         if self._source is not None:
             async for batch in self._source:
                 yield batch
 
-    async def batches(self) -> AsyncIterator[Sequence[Row]]:
+    async def batches(self) -> AsyncIterator[Batch]:
         limit = self.limit
         last: Row | None = None
         try:
             async for batch in self._batches_from_store():
+                if isinstance(batch, TextBatch):
+                    self.count += batch.rows  # rendered rows come only for whole reports
+                    yield batch
+                    continue
                 room = len(batch) if limit is None else min(len(batch), limit - self.count)
                 if room > 0:
                     kept = batch if room == len(batch) else batch[:room]
@@ -144,6 +158,19 @@ class Page:
     async def aclose(self) -> None:
         """Frees the store's stream, wherever the page's reading stopped."""
         await self._close()
+
+    async def rows(self) -> AsyncIterator[Sequence[Row]]:
+        """The batches of rows, for a page of a store's rows (``report``, never rendered)."""
+        async for batch in self.batches():
+            if isinstance(batch, TextBatch):
+                raise TypeError("a page of rendered rows has no rows to give")
+            yield batch
+
+    async def texts(self, render: TextFunction) -> AsyncIterator[str | bytes]:
+        """The batches as text: the store's rendered text, or rows rendered by ``render``
+        (``render.compile_text`` of the response's style)."""
+        async for batch in self.batches():
+            yield batch.text if isinstance(batch, TextBatch) else render(batch)
 
     async def _close(self) -> None:
         if self._stream is not None:

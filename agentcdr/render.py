@@ -1,16 +1,23 @@
-"""Store rows -> the values of a report row, in the order of the chosen fields.
+"""Store rows -> the values of a report row, in the order of the chosen fields; and a batch
+of rows -> its text in a response body (``RowStyle``, ``compile_text``).
 
-This is the per-row hot path of every report, so it avoids ``datetime`` objects: answer times
-are rendered by the zone's ``ZoneClock`` (``agentcdr.clock``: a cached offset per stretch of
-time and precomputed texts), and durations through a table.
+This is the per-row hot path of every report the database does not render itself, so it
+avoids ``datetime`` objects: answer times are rendered by the zone's ``ZoneClock``
+(``agentcdr.clock``: a cached offset per stretch of time and precomputed texts), and
+durations through a table. These renderers are also the reference that rows rendered by the
+database are checked against (``tests/test_rendered.py``) and fall back to
+(``agentcdr.store.sql.rendered``).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from agentcdr import csvtext, xmltext
 from agentcdr.clock import CLOCK_TEXT, ZoneClock
@@ -104,23 +111,19 @@ def _wrap(field: str, expr: str, text_function: str) -> str:
 
 
 BatchFunction = Callable[[Sequence[Row]], str]
+TextCheck = Callable[[str, int], bool]
 
 
 @functools.lru_cache(maxsize=256)
-def compile_batch(
-    fields: tuple[str, ...], tz: ZoneInfo, kind: str, *, neutralize: bool = False
-) -> BatchFunction:
-    """A function rendering a batch of rows as finished ``xml`` or ``csv`` text.
+def plain_check(fields: tuple[str, ...], kind: str, *, neutralize: bool = False) -> TextCheck:
+    """A check of ``rows`` rows of ``xml`` or ``csv`` text rendered without escaping: True
+    when no value needed escaping, so the text is exactly the escaped rendering.
 
-    Values that need escaping are rare, and checking each one costs more than rendering it.
-    So a batch is first rendered without escaping, and then checked as a whole: the markup
-    of clean rows holds an exact number of ``<``, ``>`` (XML) or ``,``, quote and line-end
-    characters (CSV), and no ``&`` or carriage return (XML), nor a cell that starts like a
-    formula (CSV with ``neutralize``); otherwise some value needs escaping, and the batch is
-    rendered again with escaping. The result is always the escaped rendering's text.
+    The markup of clean rows holds an exact number of ``<``, ``>`` (XML) or ``,``, quote and
+    line-end characters (CSV), and no ``&`` or carriage return (XML), nor a cell that starts
+    like a formula (CSV with ``neutralize``). Checking the text as a whole is a few C-speed
+    scans, where checking each value costs more than rendering it.
     """
-    plain = compile_row(fields, tz, kind, escape_text=False)
-    escaped = compile_row(fields, tz, kind, neutralize=neutralize)
     if kind == "xml":
         tags = 2 * len(fields) + 2
 
@@ -131,19 +134,97 @@ def compile_batch(
                 and text.count("<") == text.count(">") == rows * tags
             )
 
-    elif kind == "csv":
+        return clean
+    if kind == "csv":
         cells = len(fields)
 
-        def clean(text: str, rows: int) -> bool:
+        def plain(text: str, rows: int) -> bool:
             return csvtext.plain(text, rows, cells) and not (
                 neutralize and csvtext.formula_cell(text)
             )
 
-    else:
-        raise ValueError(f"no batch rendering for {kind!r}")
+        return plain
+    raise ValueError(f"no plain check for {kind!r}")
+
+
+@functools.lru_cache(maxsize=256)
+def compile_batch(
+    fields: tuple[str, ...], tz: ZoneInfo, kind: str, *, neutralize: bool = False
+) -> BatchFunction:
+    """A function rendering a batch of rows as finished ``xml`` or ``csv`` text.
+
+    Values that need escaping are rare, and checking each one costs more than rendering it.
+    So a batch is first rendered without escaping and checked as a whole (``plain_check``);
+    otherwise some value needs escaping, and the batch is rendered again with escaping. The
+    result is always the escaped rendering's text.
+    """
+    clean = plain_check(fields, kind, neutralize=neutralize)
+    plain = compile_row(fields, tz, kind, escape_text=False)
+    escaped = compile_row(fields, tz, kind, neutralize=neutralize)
 
     def render(batch: Sequence[Row]) -> str:
         text = "".join([plain(r) for r in batch])
         return text if clean(text, len(batch)) else "".join([escaped(r) for r in batch])
 
     return render
+
+
+# The kinds of row text a response body is made of, and what stands between two rows.
+SEPARATORS: Final = {"json": ",", "ndjson": "\n", "csv": "\r\n", "xml": "\n"}
+TEXT_KINDS: Final = tuple(SEPARATORS)
+
+
+@dataclass(frozen=True)
+class RowStyle:
+    """What a report's rows are rendered as in a response body: ``kind`` (``TEXT_KINDS``),
+    the fields in order, the report zone, and for CSV ``neutralize`` (``csvtext.neutral``).
+
+    A batch of rows in a style is one text: JSON rows joined by commas (the encoder writes
+    the brackets around them), the other kinds' rows each ending in their line end (``end``).
+    JSON's U+2028/U+2029 and the characters XML cannot carry are left to the encoder, which
+    treats every batch alike whoever rendered it.
+    """
+
+    kind: str
+    fields: tuple[str, ...]
+    tz: ZoneInfo
+    neutralize: bool = False
+
+    @property
+    def separator(self) -> str:
+        """What stands between two rows' texts in a batch (and, but for JSON, after the last)."""
+        return SEPARATORS[self.kind]
+
+    def join(self, rows: Sequence[str]) -> str:
+        """The batch of rows' texts (each without its line end)."""
+        if not rows:
+            return ""
+        text = self.separator.join(rows)
+        return text if self.kind == "json" else text + self.separator
+
+
+TextFunction = Callable[[Sequence[Row]], str | bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class TextBatch:
+    """Rows rendered by the database: ``rows`` rows as one finished text in a ``RowStyle``
+    (``RowStyle.join``; str, or UTF-8 bytes)."""
+
+    text: str | bytes
+    rows: int
+
+
+@functools.lru_cache(maxsize=256)
+def compile_text(style: RowStyle) -> TextFunction:
+    """The reference rendering of a batch of store rows in ``style`` (str, or UTF-8 bytes
+    where orjson writes it)."""
+    if style.kind in ("csv", "xml"):
+        return compile_batch(style.fields, style.tz, style.kind, neutralize=style.neutralize)
+    row = compile_row(style.fields, style.tz, "dict")
+    if style.kind == "json":
+        return lambda batch: orjson.dumps([row(r) for r in batch])[1:-1]
+    if style.kind == "ndjson":
+        line, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        return lambda batch: b"".join([line(row(r), option=newline) for r in batch])
+    raise ValueError(f"unknown row kind {style.kind!r}")

@@ -58,8 +58,8 @@ class Held:
     """One report request run straight through the ASGI app by a client that takes the
     status and then reads nothing until ``release`` is set."""
 
-    def __init__(self, app: Starlette, user: str = "admin") -> None:
-        self.body = urlencode(params(user)).encode()
+    def __init__(self, app: Starlette, user: str = "admin", **extra: str) -> None:
+        self.body = urlencode(params(user, **extra)).encode()
         self.release = asyncio.Event()
         self.messages: list[dict[str, Any]] = []
         self.started = asyncio.Event()
@@ -193,7 +193,10 @@ def test_sqlite_keeps_at_most_16_idle_connections_after_many_cut_readers(
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
-            held = [Held(app) for _ in range(24)]  # 24 reports, 24 connections at once
+            # 24 reports, 24 connections at once: paged, so that each reads its rows on one
+            # connection (a whole report is rendered in slices, each on a connection only for
+            # as long as one slice takes).
+            held = [Held(app, limit="100000") for _ in range(24)]
             await asyncio.gather(*(h.task for h in held))
             store = app.state.api.store
             assert app.state.api.limits.stats["slow_client_cut"] == 24

@@ -74,7 +74,8 @@ def test_head_answers_like_get_without_the_body(
 
 def test_head_of_a_streamed_report_stops_after_the_headers(seeded: str, tmp_path: Path) -> None:
     app = make_app(seeded, tmp_path, chunk_rows=1)
-    query = {**FORM, "responsetype": "ndjson"}
+    # A page (limit): its rows stream one batch (here one row) at a time.
+    query = {**FORM, "responsetype": "ndjson", "limit": "100"}
 
     async def both() -> tuple[Exchange, Exchange]:
         return (

@@ -93,7 +93,8 @@ def test_a_report_failing_after_its_first_bytes_is_logged(
         caplog.at_level(logging.WARNING, logger="agentcdr.api"),
         pytest.raises(DatabaseUnavailable),
     ):
-        api.post(**DAY)  # the app aborts the response: the test client sees the error
+        # A page (limit): its rows come from the store's row stream, one batch at a time.
+        api.post(limit="100", **DAY)  # the app aborts the response: the client sees the error
     failed = [r.getMessage() for r in caplog.records if "first bytes" in r.getMessage()]
     assert len(failed) == 1
     assert failed[0].startswith("request ")

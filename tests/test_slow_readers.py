@@ -57,11 +57,11 @@ def _seed(url: str) -> None:
 
 
 @contextlib.contextmanager
-def slow_readers(base: str, count: int) -> Iterator[list[socket.socket]]:
+def slow_readers(base: str, count: int, **extra: str) -> Iterator[list[socket.socket]]:
     """``count`` clients that send a whole-day report request (about 10 MB of JSON), take
     the first bytes of the answer and then read nothing."""
     host, port = base.removeprefix("http://").split(":")
-    body = urlencode(_form()).encode()
+    body = urlencode(_form(**extra)).encode()
     request = (
         f"POST {API} HTTP/1.1\r\nHost: {host}\r\n"
         "Content-Type: application/x-www-form-urlencoded\r\n"
@@ -114,7 +114,12 @@ def test_slow_readers_are_cut_and_the_server_keeps_answering(
 ) -> None:
     base, url = slow_server
     small = _form(limit="1")
-    with slow_readers(base, 3), httpx.Client(base_url=base, timeout=30) as client:
+    # Pages of rows: each reader holds its connection while it streams (a whole report is
+    # read in slices and holds none while its client waits: the test below).
+    with (
+        slow_readers(base, 3, limit="1000000"),
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
         # While they hold the pool (two connections on a server store), /healthz answers
         # from its own connection, and a report gets a connection or a quick 503.
         assert client.get("/healthz").json() == {"status": "ok"}
@@ -140,3 +145,20 @@ def test_slow_readers_are_cut_and_the_server_keeps_answering(
         assert all(line.startswith("request ") for line in cut())
         assert _until(lambda: client.post(API, data=small).status_code == 200)
         assert "Traceback" not in log.read_text()
+
+
+def test_slow_readers_of_whole_reports_hold_no_connection(
+    slow_server: tuple[str, str], tmp_path: Path
+) -> None:
+    """A whole report is rendered in slices, each read on a connection for as long as it
+    takes; a reader that waits holds text, not a connection: others are answered at once."""
+    base, _ = slow_server
+    with slow_readers(base, 3), httpx.Client(base_url=base, timeout=30) as client:
+        assert client.post(API, data=_form(limit="1")).status_code == 200
+        log = tmp_path / "server.out"
+
+        def cut() -> list[str]:
+            return [line for line in log.read_text().splitlines() if "report cut" in line]
+
+        assert _until(lambda: len(cut()) == 3), log.read_text()[-3000:]
+    assert "Traceback" not in log.read_text()

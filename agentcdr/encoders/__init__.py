@@ -1,7 +1,8 @@
 """Rows -> byte chunks, one module per format; and the error bodies.
 
-An encoder takes the request (which fields, in which zone) and its ``paging.Page`` (the rows
-in batches, then the finished ``meta`` and ``next_cursor``), and yields the response body.
+An encoder takes the rows' ``render.RowStyle`` (which fields, in which zone) and the
+``paging.Page`` (the rows in batches, as the store's rendered text or rows rendered here in
+Python; then the finished ``meta`` and ``next_cursor``), and yields the response body.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from agentcdr.encoders.json import dumps, encode_json, encode_ndjson
 from agentcdr.encoders.xml import document, element, encode_xml
 from agentcdr.errors import ApiError
 from agentcdr.paging import Page
-from agentcdr.records import ReportRequest
+from agentcdr.render import RowStyle
 
-Encoder = Callable[[ReportRequest, Page], AsyncIterator[bytes]]
+Encoder = Callable[[RowStyle, Page], AsyncIterator[bytes]]
 
 ENCODERS: Final[dict[str, Encoder]] = {
     "json": encode_json,

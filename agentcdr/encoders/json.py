@@ -12,10 +12,10 @@ from typing import Final
 
 import orjson
 
+from agentcdr.encoders.base import utf8
 from agentcdr.paging import Page
-from agentcdr.records import ReportRequest
 from agentcdr.records import column_headers as headers
-from agentcdr.render import compile_row
+from agentcdr.render import RowStyle, compile_text
 
 # In UTF-8 these byte sequences are those two characters and nothing else, and orjson writes
 # them only inside strings, where the escape means the same character.
@@ -34,21 +34,20 @@ def dumps(value: object, option: int = 0) -> bytes:
     return escape_separators(orjson.dumps(value, option=option))
 
 
-async def encode_json(request: ReportRequest, page: Page) -> AsyncIterator[bytes]:
-    row = compile_row(request.fields, request.tz, "dict")
+async def encode_json(style: RowStyle, page: Page) -> AsyncIterator[bytes]:
     yield b'{"result":"success","data":{"rows":['
-    separator = b""
-    async for batch in page.batches():
-        yield separator + dumps([row(r) for r in batch])[1:-1]
-        separator = b","
-    tail: dict[str, object] = {"headers": headers(request.fields), "meta": page.meta()}
+    first = True
+    async for text in page.texts(compile_text(style)):
+        if not first:
+            yield b","  # apart: joined, the batch would be copied once more
+        first = False
+        yield escape_separators(utf8(text))
+    tail: dict[str, object] = {"headers": headers(style.fields), "meta": page.meta()}
     if page.paged:
         tail["next_cursor"] = page.next_cursor
     yield b"]," + dumps(tail)[1:] + b"}"
 
 
-async def encode_ndjson(request: ReportRequest, page: Page) -> AsyncIterator[bytes]:
-    row = compile_row(request.fields, request.tz, "dict")
-    line, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-    async for batch in page.batches():
-        yield escape_separators(b"".join([line(row(r), option=newline) for r in batch]))
+async def encode_ndjson(style: RowStyle, page: Page) -> AsyncIterator[bytes]:
+    async for text in page.texts(compile_text(style)):
+        yield escape_separators(utf8(text))

@@ -87,7 +87,7 @@ async def write_workbook(request: ReportRequest, page: Page) -> Path:
     sheet = _Sheet(name, request)
     closed = False
     try:
-        async for batch in page.batches():
+        async for batch in page.rows():
             await asyncio.to_thread(sheet.write, batch)
         await asyncio.to_thread(sheet.workbook.close)
         closed = True

@@ -10,10 +10,10 @@ import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Final
 
+from agentcdr.encoders.base import utf8
 from agentcdr.paging import Page
-from agentcdr.records import ReportRequest
 from agentcdr.records import column_headers as headers
-from agentcdr.render import compile_batch
+from agentcdr.render import RowStyle, compile_text
 from agentcdr.xmltext import escape
 
 PROLOGUE: Final = '<?xml version="1.0" encoding="UTF-8"?>\n<goautodialapi version="1.0">\n'
@@ -45,27 +45,26 @@ def document(parts: Iterable[str]) -> bytes:
 _CONTROL_BYTES: Final = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 
 
-def clean(text: str) -> bytes:
+def clean(text: str | bytes) -> bytes:
     """The text as UTF-8, with characters XML cannot carry replaced by U+FFFD.
 
     Such characters are rare, so the check runs on the bytes, where it is a C-speed
     ``translate``: control characters are single bytes in UTF-8, never part of a longer
     sequence, and U+FFFE/U+FFFF have fixed encodings.
     """
-    data = text.encode()
+    data = utf8(text)
     if len(data.translate(None, _CONTROL_BYTES)) == len(data) and (
         data.isascii() or (b"\xef\xbf\xbe" not in data and b"\xef\xbf\xbf" not in data)
     ):
         return data
-    return _INVALID.sub("\ufffd", text).encode()
+    return _INVALID.sub("\ufffd", data.decode()).encode()
 
 
-async def encode_xml(request: ReportRequest, page: Page) -> AsyncIterator[bytes]:
-    render = compile_batch(request.fields, request.tz, "xml")
+async def encode_xml(style: RowStyle, page: Page) -> AsyncIterator[bytes]:
     yield (PROLOGUE + "<action>agent_cdr</action>\n<result>success</result>\n<data>\n").encode()
-    async for batch in page.batches():
-        yield clean(render(batch))
-    tail = [element("headers", item) + "\n" for item in headers(request.fields)]
+    async for text in page.texts(compile_text(style)):
+        yield clean(text)
+    tail = [element("headers", item) + "\n" for item in headers(style.fields)]
     tail.append(element("meta", page.meta()) + "\n")
     if page.paged:
         tail.append(element("next_cursor", page.next_cursor) + "\n")

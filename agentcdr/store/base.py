@@ -1,7 +1,8 @@
 """The small protocols every store implements.
 
-A call store answers one question, "the rows of this report, streamed", and (unless it is
-read-only) takes batches of calls inside a transaction. A user store keeps API users. The
+A call store answers one question, "the rows of this report, streamed" (as Python rows, or,
+where the database can render them exactly, as finished text: ``rendered``), and (unless it
+is read-only) takes batches of calls inside a transaction. A user store keeps API users. The
 web layer, the CLI and the tests only ever talk to these protocols.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentcdr.records import ApiUser, CallRecord, ReportRequest, Row
+from agentcdr.render import RowStyle, TextBatch
 from agentcdr.summary import SummaryRow
 
 
@@ -34,6 +36,15 @@ class PoolUse:
 
     open: int
     in_use: int
+
+
+class TextStream(Protocol):
+    """An open rendered report: iterating yields ``render.TextBatch``es in report order;
+    ``aclose`` frees it. Like ``RowStream``, opening it reads its first batch."""
+
+    def __aiter__(self) -> AsyncIterator[TextBatch]: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass
@@ -148,6 +159,14 @@ class CallStore(Protocol):
         ...
 
     async def report(self, request: ReportRequest, chunk_rows: int) -> RowStream: ...
+
+    async def rendered(
+        self, request: ReportRequest, style: RowStyle, chunk_rows: int
+    ) -> TextStream | None:
+        """The report's rows rendered as ``style`` by the database, byte for byte what
+        ``render.compile_text(style)`` makes of ``report``'s rows; None when this store
+        cannot render this request so (then the caller renders ``report``'s rows)."""
+        ...
 
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         """The request's calls grouped by ``group_by`` (``summary.GROUP_KEYS``), counted by

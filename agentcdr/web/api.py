@@ -33,7 +33,6 @@ from agentcdr import params
 from agentcdr.auth import Authenticator
 from agentcdr.clock import ZoneClock
 from agentcdr.encoders import ENCODERS, MEDIA_TYPES, error_body
-from agentcdr.encoders.csv import encode_csv
 from agentcdr.encoders.summary import encode_summary
 from agentcdr.encoders.xlsx import write_workbook
 from agentcdr.errors import (
@@ -49,8 +48,9 @@ from agentcdr.errors import (
 from agentcdr.limits import Limits, Slot
 from agentcdr.paging import Page
 from agentcdr.records import ReportRequest
+from agentcdr.render import TEXT_KINDS, RowStyle
 from agentcdr.settings import Settings
-from agentcdr.store.base import CallStore
+from agentcdr.store.base import CallStore, RowStream, TextStream
 from agentcdr.summary import totals
 from agentcdr.web import metrics
 from agentcdr.web.streaming import ReportStream
@@ -159,10 +159,15 @@ class Api:
         started: float,
     ) -> Response:
         report = params.build_request(raw, tenants, self.rules, time.time())
-        neutralize = params.csv_formulas(raw)
-        stream = None
+        neutralize = params.csv_formulas(raw) and fmt == "csv"
+        style = RowStyle(fmt, report.fields, report.tz, neutralize)
+        chunk_rows = self.settings.chunk_rows
+        stream: RowStream | TextStream | None = None
         if report.tenants != ():  # an empty scope cannot match anything: no query at all
-            stream = await self.store.report(report, self.settings.chunk_rows)
+            if fmt in TEXT_KINDS:  # rows the database renders, where it can
+                stream = await self.store.rendered(report, style, chunk_rows)
+            if stream is None:
+                stream = await self.store.report(report, chunk_rows)
         page = Page(report, stream, params.describe(report))
         if fmt in DOWNLOADS:
             headers["Content-Disposition"] = attachment("agent_cdr", report, fmt)
@@ -179,8 +184,8 @@ class Api:
             return StreamingResponse(
                 _file_chunks(workbook), media_type=MEDIA_TYPES[fmt], headers=headers
             )
-        body = _encode(fmt, report, page, neutralize)
-        if await page.read_ahead(self.settings.chunk_rows):
+        body = ENCODERS[fmt](style, page)
+        if await page.read_ahead(chunk_rows):
             # The whole report is already in hand: one response with a Content-Length is
             # cheaper than a stream, and most requests are small.
             whole = b"".join([chunk async for chunk in body])
@@ -242,12 +247,6 @@ async def _file_chunks(file: BinaryIO) -> AsyncGenerator[bytes, None]:
 def _cause(exc: BaseException) -> str:
     cause = exc.__cause__
     return "no cause" if cause is None else f"{type(cause).__name__}: {str(cause)[:300]}"
-
-
-def _encode(fmt: str, report: ReportRequest, page: Page, neutralize: bool) -> AsyncIterator[bytes]:
-    if fmt == "csv":
-        return encode_csv(report, page, neutralize=neutralize)
-    return ENCODERS[fmt](report, page)
 
 
 def attachment(action: str, report: ReportRequest, fmt: str) -> str:

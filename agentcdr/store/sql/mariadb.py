@@ -15,6 +15,9 @@ read a table without the indexes the reports name), drops the indexes, the uniqu
 writes the rows in its transaction (merging, before the commit, a call the file held more
 than once), and then, committed or rolled back, builds them again. Should the process die in
 between, the next store to open builds what is missing (``_repair``).
+
+Rendered reports (``rendered``) are read as a head and slices (``store.slices``),
+each one query on its own connection, whose rows MariaDB renders (``store.sql.rendered``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from agentcdr.errors import DatabaseUnavailable
-from agentcdr.records import COLUMNS, ReportRequest, Row
+from agentcdr.records import COLUMNS, Cursor, ReportRequest, Row
+from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store import mysql
 from agentcdr.store.base import PoolUse, WriteRow
+from agentcdr.store.slices import Piece, SliceStream, part_limit
 from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
+from agentcdr.store.sql.rendered import joined, last_key_query, part_query, renders, row_sql
 from agentcdr.store.sql.rows import (
     CALL_COLUMNS,
     REPEATED,
@@ -143,6 +149,43 @@ class _MySQLRows:
             # Not awaited: Pool.release does its work at once, so a cancellation cannot
             # come between the report and giving its connection back.
             self._pool.release(self._conn)
+
+
+class _MySQLText:
+    """Reads parts of a rendered report, each inside a read-only transaction (one snapshot,
+    should a text fail its check and be rendered again from the same rows in Python)."""
+
+    def __init__(self, store: MySQLStore, style: RowStyle) -> None:
+        self._store = store
+        self._style = style
+
+    async def read(self, part: ReportRequest) -> Piece:
+        style, store, hooks = self._style, self._store, self._store._hooks
+        row = row_sql(style, MYSQL.name, part.start_ts, part.end_ts)
+        pool = store._live_pool()
+        conn = await store._acquire()
+        last = None
+        try:
+            async with conn.cursor() as cursor:
+                await cursor.execute("START TRANSACTION READ ONLY")
+                await cursor.execute(*part_query(part, row, MYSQL, hooks))
+                rows = await cursor.fetchall()
+                text: str | bytes | None = joined(style, row, [r[0] for r in rows])
+                if text is None:
+                    await cursor.execute(*report_query(part, MYSQL, hooks))
+                    text = compile_text(style)(await cursor.fetchall())
+                if len(rows) == part_limit(part):
+                    await cursor.execute(*last_key_query(part, MYSQL, hooks))
+                    last = Cursor(*(await cursor.fetchone()))
+                await conn.rollback()
+        except mysql.DRIVER_ERRORS as exc:
+            mysql.discard(pool, conn)
+            raise mysql.unavailable(exc) from exc
+        except BaseException:
+            mysql.discard(pool, conn)  # cancelled halfway: the connection's state is unknown
+            raise
+        pool.release(conn)
+        return Piece(TextBatch(text, len(rows)), last)
 
 
 class _MySQLWriter(BatchWriter):
@@ -311,6 +354,13 @@ class MySQLStore(ServerStore):
 
     def _rows(self, conn: Any, request: ReportRequest) -> _MySQLRows:
         return _MySQLRows(self._live_pool(), conn, request, self._hooks)
+
+    async def rendered(
+        self, request: ReportRequest, style: RowStyle, chunk_rows: int
+    ) -> SliceStream | None:
+        if not renders(request):
+            return None
+        return await SliceStream.open(request, _MySQLText(self, style).read, chunk_rows)
 
     async def _summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[Any]:
         sql, params = summary_query(request, group_by, MYSQL, self._hooks)

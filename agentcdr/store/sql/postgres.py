@@ -1,7 +1,10 @@
 """agentcdr's store on PostgreSQL (12 or later), through asyncpg.
 
 Reports stream from a server-side cursor inside a read-only transaction, a batch per round
-trip, with ``SET LOCAL statement_timeout`` bounding every step. Imports copy each batch into
+trip, with ``SET LOCAL statement_timeout`` bounding every step. Rendered reports
+(``rendered``) read their head the same way and their slices (``store.slices``) with
+``COPY (SELECT …) TO STDOUT``, several at a time on their own connections: the server
+renders the rows and the worker passes the bytes on (``_copy_text``). Imports copy each batch into
 a temporary table (binary COPY) and upsert it from there in one statement, which also says
 how many rows were inserted and how many changed. A first load into an empty table locks it,
 drops its secondary indexes, copies each batch straight into it, and builds the indexes
@@ -10,6 +13,7 @@ before the commit: all in the one transaction, so a failure rolls the indexes ba
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any, Final
@@ -17,9 +21,19 @@ from typing import Any, Final
 import asyncpg  # type: ignore[import-untyped]
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
-from agentcdr.records import COLUMNS, ReportRequest, Row
+from agentcdr.records import COLUMNS, Cursor, ReportRequest, Row
+from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store.base import PoolUse, WriteRow
+from agentcdr.store.slices import Piece, SliceStream, part_limit
 from agentcdr.store.sql.query import report_query, summary_query
+from agentcdr.store.sql.rendered import (
+    POSTGRES_SESSION,
+    joined,
+    last_key_query,
+    part_query,
+    renders,
+    row_sql,
+)
 from agentcdr.store.sql.rows import (
     CALL_COLUMN_NAMES,
     CALL_COLUMNS,
@@ -153,6 +167,119 @@ _UNIQUE_KEY: Final = (
 # How long a first load waits to lock the empty table (readers of an empty table finish at
 # once; anything longer is a stuck session, and the import goes the usual way).
 _LOCK_WAIT: Final = "2s"
+
+
+# COPY's text format writes a row's backslash, and the control characters among these, as
+# two characters; a real line feed only ends a row.
+_COPY_ESCAPES: Final = {
+    b"\\": b"\\",
+    b"b": b"\b",
+    b"f": b"\f",
+    b"n": b"\n",
+    b"r": b"\r",
+    b"t": b"\t",
+    b"v": b"\v",
+}
+_COPY_ESCAPE: Final = re.compile(rb"\\(.)", re.DOTALL)
+# What stands for COPY's row end in a JSON or CSV batch (RowStyle.separator); NDJSON's and
+# XML's rows end in a line feed anyway.
+_ROW_ENDS: Final = {"json": b",", "csv": b"\r\n"}
+
+
+def _copy_text(style: RowStyle, data: bytes) -> bytes:
+    """COPY's text-format output of one rendered column as the batch of ``style``."""
+    end = _ROW_ENDS.get(style.kind)
+    if end is not None:
+        data = data.replace(b"\n", end)
+        if style.kind == "json":
+            data = data[:-1]  # the last row's comma
+    if b"\\" in data:
+        data = _COPY_ESCAPE.sub(lambda m: _COPY_ESCAPES[m[1]], data)
+    return data
+
+
+_PLACEHOLDER: Final = re.compile(r"\$(\d+)\b")
+
+
+class _PostgresText:
+    """Reads parts of a rendered report: the head from a query (its last row's key is
+    needed), slices by COPY. COPY takes no parameters, so the report's values are written
+    into the statement as the server quotes them (``quote_literal``, once per report, as
+    asyncpg's ``copy_from_query`` does for its arguments); integers as integers."""
+
+    def __init__(self, store: PostgresStore, style: RowStyle, limit_ms: int) -> None:
+        self._store = store
+        self._style = style
+        self._limit_ms = limit_ms
+        self._literals: dict[str, str] = {}
+
+    async def _quote(self, conn: Any, values: list[Any]) -> None:
+        texts = sorted({v for v in values if isinstance(v, str)} - self._literals.keys())
+        if texts:
+            quoted = await conn.fetch("SELECT quote_literal(v) FROM unnest($1::text[]) v", texts)
+            self._literals.update(zip(texts, (r[0] for r in quoted), strict=True))
+
+    def _inline(self, sql: str, values: list[Any]) -> str:
+        def literal(value: Any) -> str:
+            return self._literals[value] if isinstance(value, str) else str(int(value))
+
+        return _PLACEHOLDER.sub(lambda m: literal(values[int(m[1]) - 1]), sql)
+
+    async def _copy(self, conn: Any, sql: str, params: list[Any]) -> tuple[bytes, int]:
+        await self._quote(conn, params)
+        chunks: list[bytes] = []
+
+        async def append(data: bytes) -> None:
+            chunks.append(data)
+
+        await conn.copy_from_query(self._inline(sql, params), output=append)
+        data = b"".join(chunks)
+        return _copy_text(self._style, data), data.count(b"\n")
+
+    async def head(self, part: ReportRequest) -> Piece:
+        return await self._read(part, copy=False)
+
+    async def slice(self, part: ReportRequest) -> Piece:
+        return await self._read(part, copy=True)
+
+    async def _read(self, part: ReportRequest, copy: bool) -> Piece:
+        """A part's rows by COPY, or (the head, a small report's all) by a query: one
+        round trip, where COPY may need two."""
+        style, store = self._style, self._store
+        row = row_sql(style, POSTGRESQL.name, part.start_ts, part.end_ts)
+        sql, params = part_query(part, row, POSTGRESQL)
+        pool = store._live_pool()
+        conn = await store._acquire()
+        last = None
+        try:
+            # Repeatable read: one snapshot for the part's texts, rows and last key.
+            await conn.execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                f"SET LOCAL statement_timeout = {self._limit_ms}; {POSTGRES_SESSION}"
+            )
+            text: str | bytes | None
+            if copy:
+                text, rows = await self._copy(conn, sql, params)
+                if row.check is not None:
+                    decoded = text.decode()
+                    text = decoded if row.check(decoded, rows) else None
+            else:
+                records = await conn.fetch(sql, *params)
+                rows = len(records)
+                text = joined(style, row, [r[0] for r in records])
+            if text is None:
+                raw_sql, raw_params = report_query(part, POSTGRESQL)
+                raw = await conn.fetch(raw_sql, *raw_params)
+                text = compile_text(style)(list(map(tuple, raw)))
+            if rows == part_limit(part):
+                key_sql, key_params = last_key_query(part, POSTGRESQL)
+                last = Cursor(*(await conn.fetchrow(key_sql, *key_params)))
+            return Piece(TextBatch(text, rows), last)
+        except _DB_ERRORS as exc:
+            raise DatabaseUnavailable(_describe(exc)) from exc
+        finally:
+            with suppress(*_DB_ERRORS):
+                await _give_back(pool, conn)
 
 
 class _PostgresWriter(BatchWriter):
@@ -331,6 +458,15 @@ class PostgresStore(ServerStore):
     def _rows(self, conn: Any, request: ReportRequest) -> _PostgresRows:
         limit_ms = max(1, int(self.statement_timeout * 1000))
         return _PostgresRows(self._live_pool(), conn, request, limit_ms)
+
+    async def rendered(
+        self, request: ReportRequest, style: RowStyle, chunk_rows: int
+    ) -> SliceStream | None:
+        if not renders(request):
+            return None
+        limit_ms = max(1, int(self.statement_timeout * 1000))
+        reader = _PostgresText(self, style, limit_ms)
+        return await SliceStream.open(request, reader.slice, chunk_rows, head=reader.head)
 
     async def _summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[Any]:
         sql, params = summary_query(request, group_by, POSTGRESQL)

@@ -91,9 +91,15 @@ def _filters(request: ReportRequest, p: _Params) -> list[str]:
 
 
 def report_query(
-    request: ReportRequest, dialect: Dialect, hooks: QueryHooks = PLAIN
+    request: ReportRequest,
+    dialect: Dialect,
+    hooks: QueryHooks = PLAIN,
+    columns: str = SELECT_COLUMNS,
+    offset: int = 0,
 ) -> tuple[str, list[Any]]:
-    """SQL and parameters for a report request."""
+    """SQL and parameters for a report request: its rows as ``columns`` (by default the
+    store's row, ``records.ROW_COLUMNS``; ``store.sql.rendered`` writes a rendered row's),
+    the first ``offset`` rows skipped (with a ``limit`` only)."""
     p = _Params(dialect)
     desc = request.order == "desc"
     cursor = request.cursor
@@ -118,12 +124,14 @@ def report_query(
         where.append(f"(answer_ts {op} {ts} OR id {op} {row_id})")
     direction = "DESC" if desc else "ASC"
     sql = (
-        f"{hooks.prefix}SELECT {hooks.hint}{SELECT_COLUMNS} FROM {hooks.table(request)} "
+        f"{hooks.prefix}SELECT {hooks.hint}{columns} FROM {hooks.table(request)} "
         f"WHERE {' AND '.join(where)} ORDER BY answer_ts {direction}, id {direction}"
     )
     if request.limit is not None:
         # One row more than asked, to learn whether a next page exists.
         sql += f" LIMIT {p.one(request.limit + 1)}"
+        if offset:
+            sql += f" OFFSET {p.one(offset)}"
     return sql, p.values
 
 

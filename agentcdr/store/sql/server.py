@@ -17,8 +17,9 @@ from typing import Any, ClassVar, Final
 
 from agentcdr.errors import DatabaseUnavailable, ReadOnlyStore
 from agentcdr.records import CallRecord, ReportRequest
+from agentcdr.render import RowStyle
 from agentcdr.settings import mask_url
-from agentcdr.store.base import CallWriter, LoginSource, WriteCounts, WriteRow
+from agentcdr.store.base import CallWriter, LoginSource, TextStream, WriteCounts, WriteRow
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.rows import Merged, import_sql, unique_batches, write_row
 from agentcdr.store.sql.schema import LATEST, Dialect, newer_schema
@@ -335,6 +336,11 @@ class ServerStore(ABC):
         deadline = time.monotonic() + self.statement_timeout
         rows = self._rows(await self._acquire(), request)
         return await BatchStream.open(rows, chunk_rows, deadline=deadline, read_ahead=True)
+
+    async def rendered(
+        self, request: ReportRequest, style: RowStyle, chunk_rows: int
+    ) -> TextStream | None:
+        return None
 
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         if request.tenants == ():

@@ -7,23 +7,34 @@ concurrent reports fairly. Only the first step of a query, where SQLite may sort
 long; it is tried on the loop with a small time budget, and if the budget runs out the
 statement is interrupted and run again in a worker thread. A progress handler enforces the
 statement time limit throughout.
+
+Rendered reports (``rendered``) are the exception: SQLite renders each row's text and joins
+a slice's rows itself, and the slices after the head (``store.slices``) are read in a pool
+of threads, one slice at a time per report, while the event loop writes the slice before:
+the driver lets go of the GIL while SQLite steps, so a report's reading and writing overlap
+on two cores, and the process's slice slots bound the threads of concurrent reports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 from agentcdr.errors import ConfigError, DatabaseUnavailable
-from agentcdr.records import CallRecord, ReportRequest, Row
+from agentcdr.records import CallRecord, Cursor, ReportRequest, Row
+from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store.base import CallWriter, LoginSource, PoolUse, WriteCounts, WriteRow
+from agentcdr.store.slices import CORES, Piece, SliceStream, part_limit
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.query import report_query, summary_query
+from agentcdr.store.sql.rendered import checked, last_key_query, part_query, renders, row_sql
 from agentcdr.store.sql.rows import (
     CALL_COLUMNS,
     REPEATED,
@@ -51,6 +62,10 @@ _WRITE_CACHE_KIB: Final = 256 * 1024
 # The page cache while a first load builds its indexes (KiB): SQLite sorts in runs of about
 # this size, and runs that fit in the CPU's caches sort twice as fast as large ones.
 _SORT_CACHE_KIB: Final = 2000
+# RowStyle.separator in SQL.
+_SEPARATORS: Final = {"json": "','", "ndjson": "char(10)", "csv": "char(13, 10)", "xml": "char(10)"}
+# The threads that read rendered slices: the process's, one per core (store.slices).
+_SLICE_THREADS: Final = ThreadPoolExecutor(CORES, thread_name_prefix="agentcdr-slices")
 
 
 def insert_sql(now: int, import_id: int) -> str:
@@ -105,7 +120,7 @@ class _Conn:
             # No mmap: mapped pages of the file count in the process's resident memory, which
             # then grows with the size of the report; a small page cache per connection, as
             # the operating system caches the file anyway.
-            "cache_size = -8192",
+            "cache_size = -2048",
             "temp_store = FILE",
         ):
             self.db.execute(f"PRAGMA {pragma}")
@@ -173,6 +188,74 @@ def _describe(exc: sqlite3.Error) -> str:
     return TIME_LIMIT if "interrupted" in str(exc) else UNREADABLE
 
 
+class _SQLiteText:
+    """Reads parts of a rendered report (``store.slices``): the rows of ``style`` as SQLite
+    renders them (``store.sql.rendered``), and, for a part whose text fails its check, the same rows
+    rendered in Python from the store's rows, in the same read transaction."""
+
+    def __init__(self, store: SQLiteStore, style: RowStyle, deadline: float) -> None:
+        self._store = store
+        self._style = style
+        self._deadline = deadline
+
+    def _read(self, part: ReportRequest, until: float) -> Piece:
+        """Raises ``sqlite3.Error``, "interrupted" once ``until`` has passed."""
+        style = self._style
+        row = row_sql(style, SQLITE.name, part.start_ts, part.end_ts)
+        sql, params = part_query(part, row, SQLITE)
+        # The part's rows joined by SQLite: one step of one statement, the GIL let go
+        # throughout (fetching row by row takes it back for every row). An aggregate reads
+        # a subquery with ORDER BY and LIMIT in that order (SQLite does not flatten it;
+        # tests/test_rendered.py checks the order).
+        separator = _SEPARATORS[style.kind]
+        end = "" if style.kind == "json" else f" || {separator}"  # RowStyle.join
+        sql = f"SELECT count(*), group_concat(line, {separator}){end} FROM ({sql})"
+        conn = self._store._acquire()
+        db = conn.db
+        conn.deadline.at = until
+        last = None
+        try:
+            db.execute("BEGIN")  # one snapshot for the part's texts, rows and last key
+            try:
+                rows, text = db.execute(sql, params).fetchone()
+                batch: str | bytes | None = checked(row, text, rows) if rows else ""
+                if batch is None:
+                    raw = db.execute(*report_query(part, SQLITE)).fetchall()
+                    batch = compile_text(style)(raw)
+                if rows == part_limit(part):
+                    last = Cursor(*db.execute(*last_key_query(part, SQLITE)).fetchone())
+            finally:
+                db.execute("COMMIT")
+        finally:
+            conn.deadline.at = float("inf")
+            self._store._release(conn)
+        return Piece(TextBatch(batch, rows), last)
+
+    def _in_thread(self, part: ReportRequest) -> Piece:
+        try:
+            return self._read(part, self._deadline)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(_describe(exc)) from exc
+
+    async def slice(self, part: ReportRequest) -> Piece:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_SLICE_THREADS, self._in_thread, part)
+
+    async def head(self, part: ReportRequest) -> Piece:
+        """On the event loop under a small time budget, as report queries are read; past
+        it, again in a thread."""
+        budget = time.monotonic() + _INLINE_BUDGET
+        if budget < self._deadline:
+            try:
+                return self._read(part, budget)
+            except sqlite3.OperationalError as exc:
+                if "interrupted" not in str(exc) or self._deadline <= time.monotonic():
+                    raise DatabaseUnavailable(_describe(exc)) from exc
+            except sqlite3.Error as exc:
+                raise DatabaseUnavailable(_describe(exc)) from exc
+        return await asyncio.to_thread(self._in_thread, part)
+
+
 class SQLiteStore:
     read_only = False
     logins: LoginSource | None = None
@@ -185,24 +268,27 @@ class SQLiteStore:
         self.create = create  # False: a missing file is an error, not a new empty store
         self.statement_timeout = statement_timeout
         self._idle: list[_Conn] = []
-        self._lent = 0
+        self._lent = 0  # connections lent out (pool_use), also by the slice threads
+        self._counting = threading.Lock()
         self.users = SQLUsers(self)
         self.imports = SQLImports(self)
 
     # -- connections -----------------------------------------------------------------------
     def _acquire(self) -> _Conn:
-        if self._idle:
-            conn = self._idle.pop()
-        else:
+        try:
+            conn = self._idle.pop()  # also from the slice threads: one atomic step
+        except IndexError:
             try:
                 conn = _Conn(self.path)
             except sqlite3.Error as exc:
                 raise DatabaseUnavailable() from exc
-        self._lent += 1
+        with self._counting:
+            self._lent += 1
         return conn
 
     def _release(self, conn: _Conn) -> None:
-        self._lent -= 1
+        with self._counting:
+            self._lent -= 1
         if len(self._idle) < 16:
             self._idle.append(conn)
         else:
@@ -287,6 +373,20 @@ class SQLiteStore:
         deadline = time.monotonic() + self.statement_timeout
         rows = _SQLiteRows(self, self._acquire(), sql, params, deadline)
         return await BatchStream.open(rows, chunk_rows, deadline=deadline)
+
+    async def rendered(
+        self, request: ReportRequest, style: RowStyle, chunk_rows: int
+    ) -> SliceStream | None:
+        if not renders(request):
+            return None
+        reader = _SQLiteText(self, style, time.monotonic() + self.statement_timeout)
+        # One slice at a time, in a thread while the event loop writes the one before: two
+        # threads rendering at once were slower than one (SQLite's allocator takes a
+        # process-wide mutex for its memory statistics, on by default, and rendering a row
+        # allocates for every piece joined), docs/benchmarks.md finding 8.
+        return await SliceStream.open(
+            request, reader.slice, chunk_rows, head=reader.head, parallel=1
+        )
 
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         if request.tenants == ():
