@@ -32,6 +32,7 @@ exact path). The answers are the standard library's, to the second (``tests/test
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -238,3 +239,11 @@ class ZoneClock:
             self._midnights = {}
         self._midnights[day_text] = midnight
         return midnight
+
+
+@functools.lru_cache(maxsize=64)
+def loop_clock(tz: ZoneInfo) -> ZoneClock:
+    """One clock per zone for the conversions of every request (its dates and ``meta``), so
+    that its stretches stay cached from one request to the next. Only for code on the event
+    loop's thread (a clock is not shared between threads)."""
+    return ZoneClock(tz)

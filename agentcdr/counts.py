@@ -16,6 +16,7 @@ made in-process uses; ``agentcdr serve`` points its workers at a file of its own
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sqlite3
 from collections import deque
@@ -158,6 +159,16 @@ _SCHEMA: Final = (
 _COUNT: Final = "SELECT COUNT(*), MIN(at) FROM entries WHERE key = ? AND at > ?"
 
 
+@functools.cache
+def _look_sql(keys: int) -> str:
+    """Each key's count and oldest entry in the window, then whether the mark is set."""
+    per_key = (
+        "(SELECT COUNT(*) FROM entries WHERE key = ? AND at > ?), "
+        "(SELECT MIN(at) FROM entries WHERE key = ? AND at > ?), "
+    )
+    return f"SELECT {per_key * keys}EXISTS (SELECT 1 FROM marks WHERE key = ? AND until > ?)"
+
+
 class SQLiteCounts:
     """Counts in a SQLite file that every worker process of a host opens.
 
@@ -239,17 +250,20 @@ class SQLiteCounts:
         self, keys: Limited, mark: str, window: float, now: float
     ) -> tuple[list[float | None], bool]:
         db = self._conn()
+        since = now - window
+        # One statement, not one per key: every request of a logged-in user asks this.
+        sql, values = _look_sql(len(keys)), []
+        for key, _ in keys:
+            values += [key, since, key, since]
         try:
-            waits: list[float | None] = []
-            for key, limit in keys:
-                count, oldest = db.execute(_COUNT, (key, now - window)).fetchone()
-                waits.append(_wait(oldest, window, now) if count >= limit else None)
-            marked = db.execute(
-                "SELECT 1 FROM marks WHERE key = ? AND until > ?", (mark, now)
-            ).fetchone()
+            row = db.execute(sql, [*values, mark, now]).fetchone()
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(UNAVAILABLE) from exc
-        return waits, marked is not None
+        waits: list[float | None] = [
+            _wait(row[2 * i + 1], window, now) if row[2 * i] >= limit else None
+            for i, (_, limit) in enumerate(keys)
+        ]
+        return waits, bool(row[-1])
 
     async def set_mark(self, mark: str, ttl: float, now: float) -> None:
         self._run(

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from agentcdr.clock import ZoneClock, zone
+from agentcdr.clock import ZoneClock, loop_clock, zone
 from agentcdr.errors import CommandNotFound, Forbidden, InvalidValue, MissingParameter, shown
 from agentcdr.paging import decode_cursor
 from agentcdr.records import (
@@ -361,7 +361,7 @@ def build_request(
     """The rest of the parameters, after credentials and tenant scope have passed. A
     summary's request has the report's range and filters, and no paging, order or fields."""
     tz = _tz(raw, limits.tz)
-    clock = ZoneClock(tz)
+    clock = loop_clock(tz)
     start, end = date_range(raw, clock, limits.max_span_days, now)
     report = action == REPORT
     order = (scalar(raw, "order") or "desc").lower() if report else "desc"
@@ -420,7 +420,7 @@ def describe(request: ReportRequest) -> dict[str, Any]:
             filters[key] = list(value)
     if request.tenants == ():
         filters["tenant"] = []
-    clock = ZoneClock(request.tz)
+    clock = loop_clock(request.tz)
     if request.updated_since is not None:
         filters["updatedSince"] = clock.text(request.updated_since)
     meta: dict[str, Any] = {

@@ -10,6 +10,7 @@ computed with, and the last step (labels, merging, order).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -53,13 +54,17 @@ class SummaryRow:
         return (2 * self.total_sec + self.calls) // (2 * self.calls) if self.calls else 0
 
 
-def offset_stretches(tz: ZoneInfo, start_ts: int, end_ts: int) -> list[tuple[int, int]]:
+Stretches = tuple[tuple[int, int], ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def offset_stretches(tz: ZoneInfo, start_ts: int, end_ts: int) -> Stretches:
     """``(from_ts, utc_offset)`` for each stretch of constant UTC offset in
     ``[start_ts, end_ts)``, in order; the first starts at ``start_ts``.
 
     A zone changes its offset at most a few times a year, so a year's range has a handful
     of stretches: the stores add the right offset to each call's instant with a short CASE
-    instead of converting every row.
+    instead of converting every row. Cached: reports of the same days ask again and again.
     """
     clock = ZoneClock(tz)
     stretches: list[tuple[int, int]] = []
@@ -69,10 +74,10 @@ def offset_stretches(tz: ZoneInfo, start_ts: int, end_ts: int) -> list[tuple[int
         if not stretches or stretches[-1][1] != offset:
             stretches.append((ts, offset))
         ts = until
-    return stretches or [(start_ts, clock.offset(start_ts))]
+    return tuple(stretches) or ((start_ts, clock.offset(start_ts)),)
 
 
-def offset_case(instant: str, stretches: list[tuple[int, int]]) -> str:
+def offset_case(instant: str, stretches: Sequence[tuple[int, int]]) -> str:
     """SQL of the UTC offset at ``instant`` (an SQL expression of epoch seconds), given the
     stretches of ``offset_stretches``. Integers from the zone's rules only (``int()`` makes
     sure), written into the text: typed alike on every database, as bound parameters in a

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-BARE = ("AccessLog", "SecurityHeaders")
+# ApiPath is the endpoint itself (the API answered straight from the middleware stack).
+BARE = ("AccessLog", "SecurityHeaders", "ApiPath")
 PASSWORD = "bench-middleware"
 DAY = "2025-05-13"
 

@@ -20,13 +20,16 @@ from agentcdr.render import RowStyle, compile_text
 # In UTF-8 these byte sequences are those two characters and nothing else, and orjson writes
 # them only inside strings, where the escape means the same character.
 _SEPARATORS: Final = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
+_LEAD: Final = "\u2028".encode()[:2]
 
 
 def escape_separators(data: bytes) -> bytes:
-    """orjson's output with U+2028 and U+2029 escaped (a scan when there are none)."""
+    """orjson's output with U+2028 and U+2029 escaped (one scan when there are none: both
+    start with the same two bytes)."""
+    if _LEAD not in data:
+        return data
     for raw, escaped in _SEPARATORS:
-        if raw in data:
-            data = data.replace(raw, escaped)
+        data = data.replace(raw, escaped)
     return data
 
 

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, request_response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -118,7 +118,6 @@ def create_app(
 
     accesslog.configure(settings.access_log)
     routes = [
-        Route(API_PATH, EveryMethod(api.handle)),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/openapi.json", openapi_json),
@@ -135,6 +134,7 @@ def create_app(
     # Outermost last: the access log and the metrics see every answer as sent; HEAD runs
     # everything below as a GET; compression works on the body the app makes; a request
     # line or headers over the bounds get the error body before anything else runs.
+    app.add_middleware(ApiPath, API_PATH, api.handle)
     app.add_middleware(RequestBounds)
     app.add_middleware(Compress)
     app.add_middleware(Cors, settings.origins)
@@ -180,15 +180,24 @@ def _api(
     return Api(settings, store, auth, limits)
 
 
-class EveryMethod:
-    """An endpoint that sees every method (TRACE, CONNECT and unknown ones included), so that
-    the API answers each with its own error body: starlette's router would answer a method
-    outside a route's list with a plain-text 405 of its own."""
+class ApiPath:
+    """The endpoint, answered straight from the middleware for every method (TRACE, CONNECT
+    and unknown ones included, each with the API's own error body): the router's matching,
+    its plain-text 405 and its exception layers are for the other paths, and a small report
+    does not pay for them."""
 
-    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
-        self.app = request_response(handle)
+    def __init__(
+        self, app: ASGIApp, path: str, handle: Callable[[Request], Awaitable[Response]]
+    ) -> None:
+        self.app = app
+        self.path = path
+        self.handle = handle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path:
+            response = await self.handle(Request(scope, receive, send))
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
 

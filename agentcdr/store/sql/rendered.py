@@ -30,6 +30,7 @@ them: ``store.sql.postgres``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -40,7 +41,7 @@ from agentcdr.render import RowStyle, TextCheck, plain_check
 from agentcdr.store.slices import part_limit
 from agentcdr.store.sql.query import PLAIN, QueryHooks, report_query
 from agentcdr.store.sql.schema import Dialect
-from agentcdr.summary import offset_case, offset_stretches
+from agentcdr.summary import Stretches, offset_case, offset_stretches
 
 _EPOCH: Final = date(1970, 1, 1)
 # The ranges whose answer times all fall within years 1000-9999 (with a day to spare for
@@ -234,8 +235,14 @@ POSTGRES_SESSION: Final = _Postgres.SESSION
 def row_sql(style: RowStyle, dialect: str, start_ts: int, end_ts: int) -> RowSQL:
     """The SQL of one row of ``style`` over calls answered in ``[start_ts, end_ts)`` (the
     answer times' offsets are those of that range) on ``dialect`` (``Dialect.name``)."""
+    return _row_sql(style, dialect, offset_stretches(style.tz, start_ts, end_ts))
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_sql(style: RowStyle, dialect: str, stretches: Stretches) -> RowSQL:
+    """``row_sql`` for the range's offset stretches: the same for every report of the same
+    days, style and store, so made once."""
     d = _DIALECTS[dialect]
-    stretches = offset_stretches(style.tz, start_ts, end_ts)
     offset = offset_case("answer_ts", stretches)
     local = "answer_ts" if offset == "0" else f"answer_ts + {offset}"
     json = style.kind in ("json", "ndjson")
