@@ -57,7 +57,7 @@ def decode_cursor(value: str, order: str) -> Cursor:
     """The cursor of a ``next_cursor`` token. Whatever else a client sends is ``41004``: a
     time outside the calendar, an id outside the 64-bit integers the databases bind, or a
     text id longer than any store's (the stores' ids: integers in agentcdr's own, text in
-    the VICIdial adapter's, which ``store.sql.query`` tells apart)."""
+    the VICIdial adapter's, which ``store.sql.report_query`` tells apart)."""
     try:
         data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
     except (binascii.Error, ValueError):

@@ -31,8 +31,8 @@ from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store import mysql
 from agentcdr.store.base import PoolUse, WriteRow
 from agentcdr.store.slices import Piece, SliceStream, part_limit
-from agentcdr.store.sql.query import QueryHooks, report_query, summary_query
 from agentcdr.store.sql.rendered import joined, last_key_query, part_query, renders, row_sql
+from agentcdr.store.sql.report_query import QueryHooks, report_query, summary_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMNS,
     REPEATED,
@@ -43,7 +43,7 @@ from agentcdr.store.sql.rows import (
     stamps,
 )
 from agentcdr.store.sql.schema import CALL_INDEXES, MYSQL, migrate
-from agentcdr.store.sql.server import BatchWriter, ServerStore
+from agentcdr.store.sql.server_store import BatchWriter, ServerStore
 from agentcdr.store.stream import KeysetPages
 
 # Strict: a value that does not fit is an error, never silently cut; and a table is InnoDB

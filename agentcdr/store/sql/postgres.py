@@ -25,7 +25,6 @@ from agentcdr.records import COLUMNS, Cursor, ReportRequest, Row
 from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store.base import PoolUse, WriteRow
 from agentcdr.store.slices import Piece, SliceStream, part_limit
-from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rendered import (
     POSTGRES_SESSION,
     joined,
@@ -34,6 +33,7 @@ from agentcdr.store.sql.rendered import (
     renders,
     row_sql,
 )
+from agentcdr.store.sql.report_query import report_query, summary_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMN_NAMES,
     CALL_COLUMNS,
@@ -44,7 +44,7 @@ from agentcdr.store.sql.rows import (
     merge_sql,
 )
 from agentcdr.store.sql.schema import CALL_INDEXES, POSTGRESQL, create_index, migrate
-from agentcdr.store.sql.server import BatchWriter, ServerStore
+from agentcdr.store.sql.server_store import BatchWriter, ServerStore
 from agentcdr.store.sql.urls import postgres_connect_kwargs
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE
 

@@ -39,7 +39,7 @@ from typing import Any, Final
 from agentcdr.records import COLUMN, FIELD, ReportRequest
 from agentcdr.render import RowStyle, TextCheck, plain_check
 from agentcdr.store.slices import part_limit
-from agentcdr.store.sql.query import PLAIN, QueryHooks, report_query
+from agentcdr.store.sql.report_query import PLAIN, QueryHooks, report_query
 from agentcdr.store.sql.schema import Dialect
 from agentcdr.summary import Stretches, offset_case, offset_stretches
 

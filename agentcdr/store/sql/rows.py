@@ -1,7 +1,7 @@
 """What all of agentcdr's SQL stores (SQLite, PostgreSQL, MariaDB/MySQL) share: the columns
 of an upserted call and of a report row (derived from ``records.COLUMNS``), their values,
 and how imports are cut into batches. The server stores' common skeleton is
-``agentcdr.store.sql.server``.
+``agentcdr.store.sql.server_store``.
 """
 
 from __future__ import annotations

@@ -33,8 +33,8 @@ from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store.base import CallWriter, LoginSource, PoolUse, WriteCounts, WriteRow
 from agentcdr.store.slices import CORES, Piece, SliceStream, part_limit
 from agentcdr.store.sql.imports import SQLImports
-from agentcdr.store.sql.query import report_query, summary_query
 from agentcdr.store.sql.rendered import checked, last_key_query, part_query, renders, row_sql
+from agentcdr.store.sql.report_query import report_query, summary_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMNS,
     REPEATED,

@@ -171,12 +171,8 @@ def _outbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, or
         where.append(f"LOWER({disposition}) IN ({p.many(request.dispositions)})")
     where += _number_filters("COALESCE(vl.phone_number, '')", plan, request, p)
     if request.cursor is not None:
-        op = "<" if request.order == "desc" else ">"
         at = plan.clock.naive(request.cursor.answer_ts)
-        where.append(
-            f"(vl.call_date {op} {p.one(at)} OR (vl.call_date = {p.one(at)} "
-            f"AND vl.uniqueid {op} {p.one(str(request.cursor.id))}))"
-        )
+        where.append(_after_cursor("vl.call_date", "vl.uniqueid", at, request, p))
     where += _archive_filter(source, "vl")
     sql = f"{select} WHERE {' AND '.join(where)}"
     if ordered:
@@ -184,6 +180,19 @@ def _outbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, or
         # joins, and stop joining once the limit is reached.
         sql += _order_limit("vl.call_date", "vl.uniqueid", request, p)
     return sql
+
+
+def _after_cursor(
+    at_column: str, id_column: str, at: object, request: ReportRequest, p: _Params
+) -> str:
+    """The rows after the request's cursor in its order: answered later (earlier, newest
+    first) than the cursor's call, or at the same time with a greater (smaller) id."""
+    assert request.cursor is not None
+    op = "<" if request.order == "desc" else ">"
+    return (
+        f"({at_column} {op} {p.one(at)} OR ({at_column} = {p.one(at)} "
+        f"AND {id_column} {op} {p.one(str(request.cursor.id))}))"
+    )
 
 
 def _agent_campaign(plan: Plan) -> str:
@@ -236,12 +245,8 @@ def _inbound(source: Source, request: ReportRequest, plan: Plan, p: _Params, ord
         where.append(f"LOWER({disposition}) IN ({p.many(request.dispositions)})")
     where += _number_filters("x.phone_number", plan, request, p)
     if request.cursor is not None:
-        op = "<" if request.order == "desc" else ">"
         at = plan.clock.local_seconds(request.cursor.answer_ts)
-        where.append(
-            f"(x.local_s {op} {p.one(at)} OR (x.local_s = {p.one(at)} "
-            f"AND x.id {op} {p.one(str(request.cursor.id))}))"
-        )
+        where.append(_after_cursor("x.local_s", "x.id", at, request, p))
     sql = (
         f"SELECT x.id, x.agent, x.local_s, {disposition} AS disposition, x.phone_number, "
         f"{loan}, {call_type} AS call_type, x.duration, x.lead_id, x.term_reason, {campaign} "
