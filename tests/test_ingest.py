@@ -24,6 +24,7 @@ from click.testing import CliRunner, Result
 from agentcdr.cli import main
 from agentcdr.errors import DataError
 from agentcdr.ingest import import_file, natural_key
+from agentcdr.ingest.pipeline import PROCESS_BYTES
 from agentcdr.store import open_call_store
 from tests.conftest import ApiHarness
 from tests.seed import CALLS
@@ -458,6 +459,32 @@ def test_api_json_larger_than_a_read_chunk(sqlite_url: str, tmp_path: Path) -> N
         "must be exactly 3 letters or digits, got 'G' (data.rows[11000])\n"
     )
     assert count(sqlite_url) == 12000
+
+
+@pytest.mark.parametrize("size", ["small", "read by a child process"])
+def test_api_json_in_another_zone_is_refused(seeded: str, tmp_path: Path, size: str) -> None:
+    # A report's answer times are wall clock in its meta.timezone; read in another zone each
+    # call would move by the difference, so the file is refused whole, naming the fix.
+    rows = [ROW] if size == "small" else [
+        {**ROW, "call_id": f"z{n}", "disposition": "x" * 90} for n in range(36000)
+    ]  # fmt: skip
+    document = api_document(rows)
+    document["data"]["meta"]["timezone"] = "Europe/Berlin"
+    path = tmp_path / "berlin.json"
+    path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    assert (path.stat().st_size >= PROCESS_BYTES) == (size != "small")
+    result = cli(seeded, "import", str(path))
+    assert result.exit_code == 1
+    last = len(path.read_bytes().splitlines())
+    assert result.stderr == (
+        f"agentcdr: error: {path}:{last}: field (json): the report's answer times are in "
+        "Europe/Berlin (meta.timezone), not in the import's zone America/New_York: "
+        "import it with --tz Europe/Berlin\n"
+    )
+    assert count(seeded) == 2
+    result = cli(seeded, "import", str(path), tz="Europe/Berlin")
+    assert result.exit_code == 0, result.output
+    assert count(seeded) == 2 + len(rows)  # (ROW read in Berlin is another instant)
 
 
 @pytest.mark.parametrize(

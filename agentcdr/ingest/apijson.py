@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import BinaryIO, Final
 
 from agentcdr.errors import DataError
-from agentcdr.ingest.fields import OBJECT_INDEX, BadValue, Builder, ObjectRows
+from agentcdr.ingest.fields import OBJECT_INDEX, BadValue, Builders, ObjectRows
 from agentcdr.jsonrows import JsonRowsError, Row, RowsParser
 from agentcdr.store.base import WriteRow
 
@@ -24,12 +24,13 @@ _CHUNK: Final = 1 << 20
 _MAX_ITEM: Final = 16 << 20  # a row or kept value longer than this is not a report row
 
 
-def _document_rows(raw: BinaryIO, name: str, parser: RowsParser) -> Iterator[Row]:
+def _document_rows(raw: BinaryIO, name: str, parser: RowsParser, zone: str) -> Iterator[Row]:
     try:
         while chunk := raw.read(_CHUNK):
             yield from parser.feed(chunk)
         if parser.ended:
             _check_response(parser, name)
+            _check_zone(parser, name, zone)
         parser.close()
     except JsonRowsError as exc:
         field = "(row)" if exc.in_row else "(json)"
@@ -53,10 +54,28 @@ def _check_response(parser: RowsParser, name: str) -> None:
         )
 
 
+def _check_zone(parser: RowsParser, name: str, zone: str) -> None:
+    """A report whose ``meta.timezone`` is not the import's zone: its answer times are wall
+    clock in another zone, and read in this one every call would move by the difference.
+    ``meta`` follows the rows in a report, so this is known only at the end of the file;
+    the file's transaction is then rolled back, and nothing of it is stored."""
+    data = parser.outside.get("data")
+    meta = data.get("meta") if isinstance(data, dict) else None
+    shown = meta.get("timezone") if isinstance(meta, dict) else None
+    if isinstance(shown, str) and shown != zone:
+        raise DataError(
+            name,
+            parser.end_line,
+            "(json)",
+            f"the report's answer times are in {shown} (meta.timezone), not in the import's "
+            f"zone {zone}: import it with --tz {shown}",
+        )
+
+
 def api_json_batches(
     raw: BinaryIO,
     name: str,
-    builder_for: Callable[[dict[str, int]], Builder],
+    builder_for: Builders,
     batch_rows: int,
     warn: Callable[[str], None],
 ) -> Generator[list[WriteRow], None, None]:
@@ -65,7 +84,7 @@ def api_json_batches(
     build = builder_for(dict(OBJECT_INDEX))
     parser = RowsParser(bare_array=True, max_item_bytes=_MAX_ITEM)
     batch: list[WriteRow] = []
-    for row in _document_rows(raw, name, parser):
+    for row in _document_rows(raw, name, parser, builder_for.tz.key):
         try:
             batch.append(build(values(row.value)))
         except BadValue as exc:

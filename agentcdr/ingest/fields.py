@@ -9,6 +9,7 @@ either accepts it or explains what is wrong.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -120,6 +121,18 @@ def _positions(index: Mapping[str, int]) -> tuple[Any, ...]:
     """Where a row's values stand: every ``REQUIRED`` field, then ``DURATIONS`` and
     ``OPTIONAL`` ones (None where the row has none)."""
     return (*(index[f] for f in REQUIRED), *(index.get(f) for f in (*DURATIONS, *OPTIONAL)))
+
+
+@dataclass(frozen=True)
+class Builders:
+    """The row builders of one file's import: answer times read in ``tz``, calls stored
+    under ``source``; called with a file's column index, as each reader learns it."""
+
+    tz: ZoneInfo
+    source: str = ""
+
+    def __call__(self, index: Mapping[str, int]) -> Builder:
+        return record_builder(index, self.tz, self.source)
 
 
 def record_builder(  # noqa: PLR0915 - one flat function: it runs for every row

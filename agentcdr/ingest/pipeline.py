@@ -30,7 +30,7 @@ import orjson
 
 from agentcdr.errors import AgentCDRError, DataError
 from agentcdr.ingest.apijson import api_json_batches
-from agentcdr.ingest.fields import Builder, record_builder
+from agentcdr.ingest.fields import Builders
 from agentcdr.ingest.readers import csv_batches, ndjson_batches
 from agentcdr.store.base import WriteRow
 
@@ -45,7 +45,7 @@ class _Reader(Protocol):
         self,
         raw: BinaryIO,
         name: str,
-        builder_for: Callable[[dict[str, int]], Builder],
+        builder_for: Builders,
         batch_rows: int,
         warn: Callable[[str], None],
     ) -> Batches: ...
@@ -78,10 +78,8 @@ class ReadSpec:
 
 
 def batches(spec: ReadSpec, raw: BinaryIO, warn: Callable[[str], None]) -> Batches:
-    def builder_for(index: dict[str, int]) -> Builder:
-        return record_builder(index, spec.tz, spec.source)
-
-    return READERS[spec.kind](raw, spec.name, builder_for, spec.batch_rows, warn)
+    builders = Builders(spec.tz, spec.source)
+    return READERS[spec.kind](raw, spec.name, builders, spec.batch_rows, warn)
 
 
 class BatchSource(Protocol):

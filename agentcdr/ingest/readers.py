@@ -21,7 +21,7 @@ from agentcdr.ingest.fields import (
     OBJECT_INDEX,
     REQUIRED,
     BadValue,
-    Builder,
+    Builders,
     ObjectRows,
 )
 from agentcdr.store.base import WriteRow
@@ -61,7 +61,7 @@ def _csv_index(name: str, header: list[str], warn: Warn) -> dict[str, int]:
 def csv_batches(
     raw: BinaryIO,
     name: str,
-    builder_for: Callable[[dict[str, int]], Builder],
+    builder_for: Builders,
     batch_rows: int,
     warn: Warn,
 ) -> Batches:
@@ -106,7 +106,7 @@ def csv_batches(
 def ndjson_batches(
     raw: BinaryIO,
     name: str,
-    builder_for: Callable[[dict[str, int]], Builder],
+    builder_for: Builders,
     batch_rows: int,
     warn: Warn,
 ) -> Batches:
