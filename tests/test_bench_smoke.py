@@ -104,3 +104,45 @@ def test_middleware_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     printed = capsys.readouterr().out
     for variant in ("bare", "all", "all, gzip asked"):
         assert re.search(rf"^  {re.escape(variant)} +\d+\.\d{{3}} ms CPU/request  \d\.\d\dx$", printed, re.M)  # fmt: skip
+
+
+def test_clients_check_what_issue_11_fixed() -> None:
+    # bench.clients against this checkout's server: every behaviour as the closing note of
+    # the HTTP issue shows it (its "before" column is the same script on an older checkout).
+    import sys
+
+    from bench import clients
+    from bench.server import free_port
+
+    answers = dict(clients.run(sys.executable, free_port()))
+    assert answers.keys() == {name for name, _ in clients.CHECKS}
+    expected = {
+        "1 week JSON, Accept-Encoding: gzip": "200, Content-Encoding gzip, Vary Accept-Encoding",
+        "1 week JSON, Accept-Encoding: zstd": "200, Content-Encoding zstd, Vary Accept-Encoding",
+        "CORS preflight": "204, Allow-Origin *",
+        "cross-origin POST": "200, Expose-Headers X-Request-ID",
+        "HEAD of a report URL": "200, Content-Type application/json; charset=utf-8",
+        "NDJSON Content-Type": "200, application/x-ndjson; charset=utf-8",
+        "XML: a CR": "written as &#13;",
+        "JSON: U+2028": "written as \\u2028",
+        "NDJSON: U+2028": "written as \\u2028",
+        "CSV csvFormulas=neutralize": "neutralized",
+        "GET /openapi.json": "200, OpenAPI 3.1.0",
+        "GET /docs": "200 text/html, content-security-policy default-src 'self'",
+        "GET /metrics": "200 text/plain",
+        "GET /readyz": "200 application/json",
+        "GET /: X-Content-Type-Options": "200 text/html, x-content-type-options nosniff",
+    }
+    for start, answer in expected.items():
+        name = name_of(answers, start)
+        assert answers[name].startswith(answer), (name, answers[name])
+    gzip = answers[name_of(answers, "1 week JSON, Accept-Encoding: gzip")]
+    sizes = re.search(r"([\d,]+) bytes on the wire for ([\d,]+)$", gzip)
+    assert sizes is not None, gzip
+    wire, plain = (int(size.replace(",", "")) for size in sizes.groups())
+    assert wire * 3 < plain
+
+
+def name_of(answers: dict[str, str], start: str) -> str:
+    (name,) = [name for name in answers if name.startswith(start)]
+    return name
