@@ -125,15 +125,16 @@ class ZoneClock:
     "Local seconds" are a wall time as seconds since the naive ``1970-01-01 00:00:00``: what
     MariaDB's ``TO_SECONDS`` gives for a DATETIME, less ``TO_SECONDS`` of that epoch.
 
-    A clock holds caches, so a caller keeps one for as long as it converts in that zone; it
-    is not shared between threads (a stretch is three attributes, set one after the other).
+    A clock holds caches, so a caller keeps one for as long as it converts in that zone. It
+    may be shared between threads (the report's row functions are, by the slices read in
+    threads): each direction's stretch is one tuple, read and replaced whole.
     """
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
-        # The stretch of each direction (separate attributes: cheaper than a tuple per row).
-        self._lo, self._hi, self._offset = _EMPTY
-        self._local_lo, self._local_hi, self._local_offset = _EMPTY
+        # The stretch of each direction.
+        self._utc: Stretch = _EMPTY
+        self._local: Stretch = _EMPTY
         self._day_texts: dict[int, str] = {}
         self._midnights: dict[str, int] = {}
         self._seconds = clock_seconds()
@@ -154,31 +155,34 @@ class ZoneClock:
     def utc_stretch(self, ts: int) -> Stretch:
         """``(lo, hi, offset)`` around the instant ``ts``: for ``lo <= t < hi`` the wall time
         of ``t`` is ``t + offset``."""
-        if not self._lo <= ts < self._hi:
-            self._lo, self._hi, self._offset = _stretch(ts, self._offset_at)
-        return self._lo, self._hi, self._offset
+        stretch = self._utc
+        if not stretch[0] <= ts < stretch[1]:
+            stretch = self._utc = _stretch(ts, self._offset_at)
+        return stretch
 
     def local_stretch(self, local: int) -> Stretch:
         """``(lo, hi, offset)`` around the local seconds ``local``: for ``lo <= x < hi`` the
         instant of the wall time ``x`` is ``x - offset``. For loops that keep it in local
         variables (the VICIdial adapter's row conversion): cheaper than a call per row."""
-        if not self._local_lo <= local < self._local_hi:
-            stretch = _stretch(local, self._offset_of)
-            self._local_lo, self._local_hi, self._local_offset = stretch
-        return self._local_lo, self._local_hi, self._local_offset
+        stretch = self._local
+        if not stretch[0] <= local < stretch[1]:
+            stretch = self._local = _stretch(local, self._offset_of)
+        return stretch
 
     # -- UTC -> wall clock ------------------------------------------------------------------
     def offset(self, ts: int) -> int:
         """Seconds east of UTC in force at the instant ``ts``."""
-        if not self._lo <= ts < self._hi:
-            self.utc_stretch(ts)
-        return self._offset
+        lo, hi, offset = self._utc
+        if not lo <= ts < hi:
+            offset = self.utc_stretch(ts)[2]
+        return offset
 
     def text(self, ts: int) -> str:
         """``YYYY-MM-DD HH:MM:SS`` on the wall clock at the instant ``ts`` (per report row)."""
-        if not self._lo <= ts < self._hi:
-            self.utc_stretch(ts)
-        day, second = divmod(ts + self._offset, _DAY)
+        lo, hi, offset = self._utc
+        if not lo <= ts < hi:
+            offset = self.utc_stretch(ts)[2]
+        day, second = divmod(ts + offset, _DAY)
         prefix = self._day_texts.get(day)
         if prefix is None:
             if len(self._day_texts) > _CACHE_MAX:
@@ -203,9 +207,10 @@ class ZoneClock:
     # -- wall clock -> UTC ------------------------------------------------------------------
     def from_local(self, local: int) -> int:
         """The instant of the wall time ``local`` (local seconds), by the ``fold=0`` rule."""
-        if not self._local_lo <= local < self._local_hi:
-            self.local_stretch(local)
-        return local - self._local_offset
+        lo, hi, offset = self._local
+        if not lo <= local < hi:
+            offset = self.local_stretch(local)[2]
+        return local - offset
 
     def instant(self, day: date, second: int = 0) -> int:
         """The instant of the wall time ``second`` seconds after 00:00 on ``day`` (by default
@@ -245,5 +250,5 @@ class ZoneClock:
 def loop_clock(tz: ZoneInfo) -> ZoneClock:
     """One clock per zone for the conversions of every request (its dates and ``meta``), so
     that its stretches stay cached from one request to the next. Only for code on the event
-    loop's thread (a clock is not shared between threads)."""
+    loop's thread (shared by the requests of the loop)."""
     return ZoneClock(tz)

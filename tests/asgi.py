@@ -40,8 +40,10 @@ async def exchange(
     *,
     form: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    root_path: str = "",
 ) -> Exchange:
-    """One request; the body of ``form`` urlencoded (POST) or in the query (GET, HEAD)."""
+    """One request; the body of ``form`` urlencoded (POST) or in the query (GET, HEAD).
+    ``root_path``: the prefix a proxy serves the app under (``path`` includes it)."""
     query, body = b"", b""
     head = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     if form is not None and method == "POST":
@@ -58,7 +60,7 @@ async def exchange(
         "path": path,
         "raw_path": path.encode(),
         "query_string": query,
-        "root_path": "",
+        "root_path": root_path,
         "headers": head,
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),

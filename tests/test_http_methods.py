@@ -3,6 +3,7 @@ the security headers of every HTML page."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,9 @@ def test_head_answers_like_get_without_the_body(
         assert get.headers["content-length"] == str(len(get.body))
 
 
-def test_head_of_a_streamed_report_stops_after_the_headers(seeded: str, tmp_path: Path) -> None:
+def test_head_of_a_streamed_report_stops_after_the_headers(
+    seeded: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     app = make_app(seeded, tmp_path, chunk_rows=1)
     # A page (limit): its rows stream one batch (here one row) at a time.
     query = {**FORM, "responsetype": "ndjson", "limit": "100"}
@@ -83,11 +86,32 @@ def test_head_of_a_streamed_report_stops_after_the_headers(seeded: str, tmp_path
             await exchange(app, "HEAD", API, form=query),
         )
 
-    get, head = run(app, both)
+    with caplog.at_level(logging.WARNING):
+        get, head = run(app, both)
     assert len(get.chunks) == 6
     assert "content-length" not in get.headers
     same_headers(get, head)
     assert head.chunks == []
+    # The rest of the body is not wanted: no report failed (monitors HEAD reports often).
+    assert [r.getMessage() for r in caplog.records] == []
+
+
+@pytest.mark.parametrize(
+    ("root_path", "path"),
+    [("", API + "/"), ("/cdr", "/cdr" + API), ("/cdr", "/cdr" + API + "/")],
+)
+def test_the_api_answers_below_a_prefix_and_with_a_trailing_slash(
+    seeded: str, tmp_path: Path, root_path: str, path: str
+) -> None:
+    # Behind a proxy that serves the app under a prefix (uvicorn --root-path, granian
+    # --url-path-prefix), and "goAPI.php/" as Apache runs goAPI.php for it.
+    app = make_app(seeded, tmp_path)
+    query = {**FORM, "responsetype": "json", "limit": "1"}
+    answer = run(app, lambda: exchange(app, "POST", path, form=query, root_path=root_path))
+    assert answer.status == 200, answer.body
+    assert b'"result":"success"' in answer.body
+    other = run(app, lambda: exchange(app, "POST", path + "x", form=query, root_path=root_path))
+    assert other.status == 404
 
 
 def test_options_lists_the_methods(sqlite_api: ApiHarness) -> None:

@@ -56,7 +56,7 @@ class Piece(NamedTuple):
 
 
 # Reads one part of the report: a request narrowed to the part, whose ``limit + 1`` (the
-# rows a report query asks for, ``query.report_query``) is the part's row limit.
+# rows a report query asks for, ``report_query.report_query``) is the part's row limit.
 PartReader = Callable[[ReportRequest], Awaitable[Piece]]
 
 

@@ -180,6 +180,14 @@ def _api(
     return Api(settings, store, auth, limits)
 
 
+def _route_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
+
+
 class ApiPath:
     """The endpoint, answered straight from the middleware for every method (TRACE, CONNECT
     and unknown ones included, each with the API's own error body): the router's matching,
@@ -194,7 +202,10 @@ class ApiPath:
         self.handle = handle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path:
+        # The path below a root_path (a proxy's prefix), as the router would match it; with a
+        # trailing slash too, as Apache runs goAPI.php for "goAPI.php/" (the router answered
+        # it with a redirect).
+        if scope["type"] == "http" and _route_path(scope).rstrip("/") == self.path:
             response = await self.handle(Request(scope, receive, send))
             await response(scope, receive, send)
             return

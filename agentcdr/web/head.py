@@ -8,13 +8,15 @@ first chunk: its headers are out, and the rest of the report is never read.
 
 from __future__ import annotations
 
-import contextlib
-
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class _Sent(Exception):
-    """Raised into the app's ``send`` once the answer to a HEAD is complete."""
+class _Sent(ConnectionAbortedError):
+    """Raised into the app's ``send`` once the answer to a HEAD is complete. To the app it
+    is what it is: a client that takes no more of the body, an ``OSError`` that every
+    streaming layer lets through as a client gone away (not logged as a failed report;
+    starlette's streamed responses turn it into ``ClientDisconnect``)."""
 
 
 class HeadAsGet:
@@ -25,10 +27,10 @@ class HeadAsGet:
         if scope["type"] != "http" or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
-        done = False
+        done = cut = False
 
         async def headers_only(message: Message) -> None:
-            nonlocal done
+            nonlocal done, cut
             if message["type"] == "http.response.start":
                 await send(message)
                 return
@@ -37,7 +39,11 @@ class HeadAsGet:
             done = True
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             if message.get("more_body", False):
+                cut = True
                 raise _Sent  # the app would go on streaming a body nobody reads
 
-        with contextlib.suppress(_Sent):
+        try:
             await self.app({**scope, "method": "GET"}, receive, headers_only)
+        except (_Sent, ClientDisconnect):
+            if not cut:  # the client itself went away
+                raise

@@ -392,17 +392,25 @@ class SQLiteStore:
         if request.tenants == ():
             return []
         sql, params = summary_query(request, group_by, SQLITE)
-        conn = self._acquire()
-        # One statement over the whole range: in a thread (SQLite lets go of the GIL while
-        # it steps), under the statement time limit.
-        conn.deadline.at = time.monotonic() + self.statement_timeout
+        until = time.monotonic() + self.statement_timeout
+
+        def read() -> list[Any]:
+            # One statement over the whole range, in a thread (SQLite lets go of the GIL
+            # while it steps), under the statement time limit. The connection goes back
+            # from the thread, once the statement is done, even if the request was
+            # cancelled meanwhile.
+            conn = self._acquire()
+            conn.deadline.at = until
+            try:
+                return conn.db.execute(sql, params).fetchall()
+            finally:
+                conn.deadline.at = float("inf")
+                self._release(conn)
+
         try:
-            rows = await asyncio.to_thread(lambda: conn.db.execute(sql, params).fetchall())
+            rows = await asyncio.to_thread(read)
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(_describe(exc)) from exc
-        finally:
-            conn.deadline.at = float("inf")
-            self._release(conn)
         return finish(((r[:-3], *r[-3:]) for r in rows), group_by)
 
     # -- writes ----------------------------------------------------------------------------
