@@ -225,6 +225,37 @@ def test_reports_are_read_in_keyset_pages_that_lose_and_repeat_nothing(
     assert report(vicidial_url, limited, chunk_rows=3) == DAY[:4]  # limit + 1
 
 
+@pytest.mark.parametrize("order", ["desc", "asc"])
+def test_windows_of_answer_time_across_an_autumn_fold(
+    vicidial_url: str, mysql_url: str, monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    from agentcdr.store import stream
+    from agentcdr.store.vicidial import rows as vicidial_rows
+
+    # A call every 5 minutes of dialer wall time, 2025-11-01 22:00 to 2025-11-02 04:00 in New
+    # York: the hour from 01:00 is repeated that night (EDT, then EST), and windows of 10
+    # minutes of UTC read some of its wall times twice. Every call exactly once, in order.
+    columns = "lead_id, campaign_id, length_in_sec, status, phone_number, user, comments, processed, user_group, term_reason, alt_dial, end_epoch"  # fmt: skip
+    calls = [datetime(2025, 11, 1, 22) + timedelta(minutes=5 * n) for n in range(73)]
+    for n, at in enumerate(calls):
+        execute(
+            mysql_url,
+            f"INSERT INTO vicidial_log (uniqueid, call_date, {columns}) SELECT %s, %s, "
+            f"{columns} FROM vicidial_log WHERE uniqueid = '1747159148.1001'",
+            [(f"1762000000.{n:04d}", at)],
+        )
+    whole = request("2025-11-01", "2025-11-02", order=order)
+    monkeypatch.setattr(vicidial_rows, "_FIRST_WINDOW", 10**9)
+    expected = report(vicidial_url, whole)
+    assert len(expected) == len(calls)
+    for name in ("_FIRST_WINDOW", "_MIN_WINDOW", "_MAX_WINDOW"):
+        monkeypatch.setattr(vicidial_rows, name, 600)
+    assert report(vicidial_url, replace(whole)) == expected  # one page of many windows
+    monkeypatch.setattr(stream, "PAGE_ROWS", 7)
+    assert report(vicidial_url, replace(whole), chunk_rows=5) == expected
+    assert pages(vicidial_url, replace(whole), 11) == expected
+
+
 def test_no_archive_table_is_fine(vicidial_url: str, mysql_url: str) -> None:
     execute(mysql_url, "DROP TABLE vicidial_log_archive")
     assert report(vicidial_url, request("2025-04-30", "2025-05-13")) == [*DAY, D12]
