@@ -416,7 +416,7 @@ of this page. The targets are those of the second performance issue (#13).
 ## How to rerun
 
 ```
-make bench                                     # everything, both data sets: about an hour
+make bench                                     # everything, both data sets: about two hours
 .venv/bin/python -m bench.run --stores sqlite  # one store (others keep their last results)
 .venv/bin/python -m bench.run --datasets wide  # one data set (the other keeps its results)
 .venv/bin/python -m bench.run --quick          # 20k calls, a smoke run; writes bench/out/
