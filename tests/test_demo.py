@@ -164,7 +164,9 @@ def test_demo_fresh_keeps_the_demo_current(store_url: str, tmp_path: Path) -> No
     csv = tmp_path / "other.csv"
     assert cli(store_url, *old[:-2], "--end-day", "2025-05-20", "--csv", str(csv)).exit_code == 0
     assert cli(store_url, "import", str(csv), "--source", "crm").exit_code == 0
-    fresh = ("demo", "--days", "1", "--agents", "20", "--calls-per-day", "100", "--fresh")
+    # Two days: calls fall between 08:00 and 21:00, so at any hour the last 24 hours hold
+    # some (one day ending now holds none before 08:00).
+    fresh = ("demo", "--days", "2", "--agents", "20", "--calls-per-day", "100", "--fresh")
     result = cli(store_url, *fresh)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "demo: removed 400 calls of older demo data"
