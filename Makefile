@@ -46,7 +46,7 @@ demo: $(VENV)/.base $(PAGE)
 	@echo "    --data-urlencode goAction=agent_cdr --data-urlencode goUser=$(DEMO_USER) \\"
 	@echo "    --data-urlencode goPass=$(DEMO_PASSWORD) --data-urlencode responsetype=json \\"
 	@echo "    --data-urlencode 'profile[]=COLLECTIONS' --data-urlencode limit=3"
-	@echo "  Report page: http://$(HOST):$(PORT)/"
+	@echo "  Report page: http://$(HOST):$(PORT)/?preset=last7  (the demo week)"
 	@echo
 	$(BIN)/agentcdr --db $(DB) serve --host $(HOST) --port $(PORT)
 

@@ -72,9 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
     args = parser.parse_args(argv)
-    if shutil.which("py-spy") is None and not Path(sys.executable).with_name("py-spy").exists():
+    # The venv's own py-spy (its bin/ may not be on PATH), else one on PATH.
+    beside = Path(sys.executable).with_name("py-spy")
+    py_spy = str(beside) if beside.exists() else shutil.which("py-spy")
+    if py_spy is None:
         parser.error("py-spy is not installed (it is a dev dependency: make .venv/.dev)")
-    data = prepare(spec_of("full", "demo"), args.data_dir)
+    spec = spec_of("full", "demo")
+    if not spec.csv_path(args.data_dir).exists():  # (prepare would generate it)
+        parser.error(f"no data set A in {args.data_dir}: run make bench first")
+    data = prepare(spec, args.data_dir)
     store = ALL_STORES[args.store](data, args.data_dir)
     if store.count() != data.rows:
         parser.error(f"{store.title} does not hold data set A: run make bench first")
@@ -101,9 +107,6 @@ def main(argv: list[str] | None = None) -> int:
                 loader = threading.Thread(target=reports)
             loader.start()
             time.sleep(1)
-            py_spy = str(Path(sys.executable).with_name("py-spy"))
-            if not Path(py_spy).exists():
-                py_spy = "py-spy"
             subprocess.run(
                 [py_spy, "record", "--pid", str(worker), "--duration", str(args.seconds),
                  "--rate", "250", "--format", "raw", "--output", str(raw), "--nonblocking"],
