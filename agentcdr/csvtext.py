@@ -12,7 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-_NEEDS_QUOTES: Final = re.compile(r'[",\r\n]')
+QUOTED_CHARACTERS: Final = '",\r\n'  # a cell holding any of them is quoted
+_NEEDS_QUOTES: Final = re.compile(f"[{QUOTED_CHARACTERS}]")
 # What a spreadsheet takes for the start of a formula (OWASP's list for CSV injection).
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 # A cell starting so, in text whose cells are plain (``plain``): at the start or after a

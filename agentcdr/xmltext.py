@@ -8,6 +8,10 @@ Written as a character reference it survives, and the text round-trips exactly.
 
 from __future__ import annotations
 
+from typing import Final
+
+ESCAPED: Final = "&<>\r"  # the characters ``escape`` replaces
+
 
 def escape(text: str) -> str:
     # str.replace returns the same object when there is nothing to replace: cheap on clean text.

@@ -53,6 +53,16 @@ def open_call_store(
     )
 
 
+def prepare_server_process(url: str) -> None:
+    """Process-wide settings for a server worker whose store is at ``url``, before anything
+    in it opens a store: with SQLite, its memory statistics off, so that a report's slices
+    render on every core (``store.sql.sqlite_process``)."""
+    if url.split("://", 1)[0].lower() == "sqlite":
+        from agentcdr.store.sql.sqlite_process import unshare_memory_statistics
+
+        unshare_memory_statistics()
+
+
 def _missing_driver(module: str, extra: str) -> ConfigError:
     return ConfigError(
         f"this database URL needs the {module} driver: pip install 'agentcdr[{extra}]'"
@@ -72,5 +82,6 @@ __all__ = [
     "UserStore",
     "WriteCounts",
     "open_call_store",
+    "prepare_server_process",
     "user_store_of",
 ]

@@ -22,7 +22,7 @@ from agentcdr.encoders import MEDIA_TYPES
 from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.limits import Limits
 from agentcdr.settings import Settings, mask_url
-from agentcdr.store import open_call_store, user_store_of
+from agentcdr.store import open_call_store, prepare_server_process, user_store_of
 from agentcdr.store.base import CallStore, LoginSource, UserStore
 from agentcdr.web import accesslog, metrics, openapi
 from agentcdr.web.api import Api
@@ -254,5 +254,8 @@ def _user_sources(
 
 
 def app_from_env() -> Starlette:
-    """The factory ``agentcdr serve`` hands to the server: settings from AGENTCDR_*."""
-    return create_app(Settings.load())
+    """The factory ``agentcdr serve`` hands to the server: settings from AGENTCDR_*. It runs
+    first in each worker process, which owns its process-wide settings."""
+    settings = Settings.load()
+    prepare_server_process(settings.db)
+    return create_app(settings)

@@ -31,7 +31,7 @@ from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store import mysql
 from agentcdr.store.base import PoolUse, WriteRow
 from agentcdr.store.slices import Piece, SliceStream, part_limit
-from agentcdr.store.sql.rendered import joined, last_key_query, part_query, renders, row_sql
+from agentcdr.store.sql.rendered import RowTexts, joined, last_key_query, part_query, renders
 from agentcdr.store.sql.report_query import QueryHooks, report_query, summary_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMNS,
@@ -153,15 +153,16 @@ class _MySQLRows:
 
 class _MySQLText:
     """Reads parts of a rendered report, each inside a read-only transaction (one snapshot,
-    should a text fail its check and be rendered again from the same rows in Python)."""
+    should a text fail its check and be read again, escaped in SQL or rendered in Python
+    from the same rows)."""
 
     def __init__(self, store: MySQLStore, style: RowStyle) -> None:
         self._store = store
-        self._style = style
+        self._texts = RowTexts(style, MYSQL.name)
 
     async def read(self, part: ReportRequest) -> Piece:
-        style, store, hooks = self._style, self._store, self._store._hooks
-        row = row_sql(style, MYSQL.name, part.start_ts, part.end_ts)
+        texts, store, hooks = self._texts, self._store, self._store._hooks
+        row = texts.row(part)
         pool = store._live_pool()
         conn = await store._acquire()
         last = None
@@ -170,10 +171,14 @@ class _MySQLText:
                 await cursor.execute("START TRANSACTION READ ONLY")
                 await cursor.execute(*part_query(part, row, MYSQL, hooks))
                 rows = await cursor.fetchall()
-                text: str | bytes | None = joined(style, row, [r[0] for r in rows])
-                if text is None:
+                text: str | bytes | None = joined(texts.style, row, [r[0] for r in rows])
+                if text is None and (again := texts.escaped(part)) is not None:
+                    await cursor.execute(*part_query(part, again, MYSQL, hooks))
+                    rows = await cursor.fetchall()
+                    text = joined(texts.style, again, [r[0] for r in rows])
+                elif text is None:
                     await cursor.execute(*report_query(part, MYSQL, hooks))
-                    text = compile_text(style)(await cursor.fetchall())
+                    text = compile_text(texts.style)(await cursor.fetchall())
                 if len(rows) == part_limit(part):
                     await cursor.execute(*last_key_query(part, MYSQL, hooks))
                     last = Cursor(*(await cursor.fetchone()))
@@ -185,6 +190,7 @@ class _MySQLText:
             mysql.discard(pool, conn)  # cancelled halfway: the connection's state is unknown
             raise
         pool.release(conn)
+        assert text is not None
         return Piece(TextBatch(text, len(rows)), last)
 
 

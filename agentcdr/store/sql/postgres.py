@@ -27,11 +27,13 @@ from agentcdr.store.base import PoolUse, WriteRow
 from agentcdr.store.slices import Piece, SliceStream, part_limit
 from agentcdr.store.sql.rendered import (
     POSTGRES_SESSION,
+    RowSQL,
+    RowTexts,
+    checked,
     joined,
     last_key_query,
     part_query,
     renders,
-    row_sql,
 )
 from agentcdr.store.sql.report_query import report_query, summary_query
 from agentcdr.store.sql.rows import (
@@ -209,7 +211,7 @@ class _PostgresText:
 
     def __init__(self, store: PostgresStore, style: RowStyle, limit_ms: int) -> None:
         self._store = store
-        self._style = style
+        self._texts = RowTexts(style, POSTGRESQL.name)
         self._limit_ms = limit_ms
         self._literals: dict[str, str] = {}
 
@@ -234,7 +236,7 @@ class _PostgresText:
 
         await conn.copy_from_query(self._inline(sql, params), output=append)
         data = b"".join(chunks)
-        return _copy_text(self._style, data), data.count(b"\n")
+        return _copy_text(self._texts.style, data), data.count(b"\n")
 
     async def head(self, part: ReportRequest) -> Piece:
         return await self._read(part, copy=False)
@@ -245,9 +247,8 @@ class _PostgresText:
     async def _read(self, part: ReportRequest, copy: bool) -> Piece:
         """A part's rows by COPY, or (the head, a small report's all) by a query: one
         round trip, where COPY may need two."""
-        style, store = self._style, self._store
-        row = row_sql(style, POSTGRESQL.name, part.start_ts, part.end_ts)
-        sql, params = part_query(part, row, POSTGRESQL)
+        texts, store = self._texts, self._store
+        row = texts.row(part)
         pool = store._live_pool()
         conn = await store._acquire()
         last = None
@@ -257,29 +258,34 @@ class _PostgresText:
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                 f"SET LOCAL statement_timeout = {self._limit_ms}; {POSTGRES_SESSION}"
             )
-            text: str | bytes | None
-            if copy:
-                text, rows = await self._copy(conn, sql, params)
-                if row.check is not None:
-                    decoded = text.decode()
-                    text = decoded if row.check(decoded, rows) else None
-            else:
-                records = await conn.fetch(sql, *params)
-                rows = len(records)
-                text = joined(style, row, [r[0] for r in records])
-            if text is None:
+            text, rows = await self._text(conn, part, row, copy)
+            if text is None and (again := texts.escaped(part)) is not None:
+                text, rows = await self._text(conn, part, again, copy)
+            elif text is None:
                 raw_sql, raw_params = report_query(part, POSTGRESQL)
                 raw = await conn.fetch(raw_sql, *raw_params)
-                text = compile_text(style)(list(map(tuple, raw)))
+                text = compile_text(texts.style)(list(map(tuple, raw)))
             if rows == part_limit(part):
                 key_sql, key_params = last_key_query(part, POSTGRESQL)
                 last = Cursor(*(await conn.fetchrow(key_sql, *key_params)))
+            assert text is not None
             return Piece(TextBatch(text, rows), last)
         except _DB_ERRORS as exc:
             raise DatabaseUnavailable(_describe(exc)) from exc
         finally:
             with suppress(*_DB_ERRORS):
                 await _give_back(pool, conn)
+
+    async def _text(
+        self, conn: Any, part: ReportRequest, row: RowSQL, copy: bool
+    ) -> tuple[str | bytes | None, int]:
+        """(the part's text, None when it fails ``row``'s check; its rows)."""
+        sql, params = part_query(part, row, POSTGRESQL)
+        if not copy:
+            records = await conn.fetch(sql, *params)
+            return joined(self._texts.style, row, [r[0] for r in records]), len(records)
+        data, rows = await self._copy(conn, sql, params)
+        return checked(row, data, rows), rows
 
 
 class _PostgresWriter(BatchWriter):

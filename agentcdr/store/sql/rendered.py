@@ -19,8 +19,12 @@ stays ``render.compile_text``; what is rendered here must equal it byte for byte
   before a formula's first character added in SQL), then checked in Python as a whole with
   ``render.plain_check``: escaping per value in SQL cost more than the whole export.
 
-A text that fails its check is rendered again in Python from the store's rows of the same
-part of the report, in the same snapshot (each store's reader of parts does that); the
+A CSV or XML text that fails its check is read again with the escaping done in SQL (exact,
+no check), and so is every later part of that report (``RowTexts``): values that need
+escaping come in a few kinds of value, which then recur throughout the report. Escaping in
+SQL costs more than the plain text and its check, so clean reports are read plain. A JSON
+text that fails (MariaDB's escapes) is rendered again in Python from the store's rows of the
+same part, in the same snapshot (each store's reader of parts does both); the
 characters XML cannot carry and JSON's U+2028/U+2029 are left to the encoders, as for rows
 rendered in Python. Only constants go into the SQL text: field names from
 ``records.FIELDS``, offsets from the zone's rules (``int``), never a request value (those
@@ -36,19 +40,20 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
 
+from agentcdr.csvtext import FORMULA_STARTS, QUOTED_CHARACTERS
 from agentcdr.records import COLUMN, FIELD, ReportRequest
 from agentcdr.render import RowStyle, TextCheck, plain_check
 from agentcdr.store.slices import part_limit
 from agentcdr.store.sql.report_query import PLAIN, QueryHooks, report_query
 from agentcdr.store.sql.schema import Dialect
 from agentcdr.summary import Stretches, offset_case, offset_stretches
+from agentcdr.xmltext import ESCAPED as XML_ESCAPED
 
 _EPOCH: Final = date(1970, 1, 1)
 # The ranges whose answer times all fall within years 1000-9999 (with a day to spare for
 # any UTC offset): there every database and the Python reference write four-digit years.
 _FIRST_TS: Final = (date(1000, 1, 2) - _EPOCH).days * 86400
 _LAST_TS: Final = (date(9999, 12, 30) - _EPOCH).days * 86400
-_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")  # csvtext.FORMULA_STARTS
 
 
 def renders(request: ReportRequest) -> bool:
@@ -72,15 +77,41 @@ class RowSQL:
     check: TextCheck | None
 
 
-def joined(style: RowStyle, row: RowSQL, texts: Sequence[str]) -> str | None:
-    """The rows' texts as a batch of ``style``; None when the batch fails ``row``'s check
-    (then its rows are rendered in Python: ``render.compile_text``)."""
+class RowTexts:
+    """The row SQL of one rendered report's parts: plain and checked, until a CSV or XML part
+    fails its check; from then on, escaped in SQL (see the module docstring)."""
+
+    def __init__(self, style: RowStyle, dialect: str) -> None:
+        self.style = style
+        self._dialect = dialect
+        self._escape = False
+
+    def row(self, part: ReportRequest) -> RowSQL:
+        """The row SQL to read ``part`` with."""
+        return row_sql(self.style, self._dialect, part.start_ts, part.end_ts, escape=self._escape)
+
+    def escaped(self, part: ReportRequest) -> RowSQL | None:
+        """After ``part`` failed its check: the row SQL to read it again with (and every
+        later part); None when its rows are to be rendered in Python (JSON)."""
+        if self.style.kind not in ("csv", "xml"):
+            return None
+        self._escape = True
+        return self.row(part)
+
+
+def joined(style: RowStyle, row: RowSQL, texts: Sequence[str]) -> str | bytes | None:
+    """The rows' texts as a batch of ``style``; None when the batch fails ``row``'s check."""
     return checked(row, style.join(texts), len(texts))
 
 
-def checked(row: RowSQL, text: str, rows: int) -> str | None:
-    """The batch ``text`` of ``rows`` rows, or None when it fails ``row``'s check."""
-    return text if row.check is None or row.check(text, rows) else None
+def checked(row: RowSQL, text: str | bytes, rows: int) -> str | bytes | None:
+    """The batch ``text`` of ``rows`` rows (str, or UTF-8 bytes), or None when it fails
+    ``row``'s check. Bytes are checked as Latin-1 text, a copy without decoding: the
+    characters a check counts are ASCII, and no byte of a longer UTF-8 sequence is."""
+    if row.check is None:
+        return text
+    view = text.decode("latin-1") if isinstance(text, bytes) else text
+    return text if row.check(view, rows) else None
 
 
 def part_query(
@@ -131,6 +162,14 @@ class _Dialect:
     def first_char(self, column: str) -> str:
         return f"substr({column}, 1, 1)"
 
+    def matches(self, text: str, characters: str) -> str:
+        """Whether ``text`` holds any of ``characters`` (none of them ``]``, ``^`` or ``-``).
+        Not GLOB: it ends a text at a NUL character."""
+        return " OR ".join(f"instr({text}, {self._char(c)})" for c in characters)
+
+    def _char(self, c: str) -> str:
+        return self.char(ord(c)) if c in "\r\n" else _literal(c)
+
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
         # json_object quotes text as orjson does and writes integers and NULL as JSON.
         args = ", ".join(f"{_literal(name)}, {sql}" for name, sql, _ in pairs)
@@ -164,6 +203,9 @@ class _Postgres(_Dialect):
     def number(self, column: str, null: str) -> str:
         return f"coalesce({column}::text, {_literal(null)})"
 
+    def matches(self, text: str, characters: str) -> str:
+        return f"{text} ~ {_literal('[' + characters + ']')}"
+
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
         return " || ".join(_merged(_json_parts(pairs, "to_json({})::text", self)))
 
@@ -194,6 +236,9 @@ class _MySQL(_Dialect):
 
     def first_char(self, column: str) -> str:
         return f"LEFT({column}, 1)"
+
+    def matches(self, text: str, characters: str) -> str:
+        return " OR ".join(f"LOCATE({self._char(c)}, {text}) > 0" for c in characters)
 
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
         return self.concat(_merged(_json_parts(pairs, "JSON_QUOTE({})", self)))
@@ -232,14 +277,17 @@ _DIALECTS: Final[dict[str, _Dialect]] = {
 POSTGRES_SESSION: Final = _Postgres.SESSION
 
 
-def row_sql(style: RowStyle, dialect: str, start_ts: int, end_ts: int) -> RowSQL:
+def row_sql(
+    style: RowStyle, dialect: str, start_ts: int, end_ts: int, *, escape: bool = False
+) -> RowSQL:
     """The SQL of one row of ``style`` over calls answered in ``[start_ts, end_ts)`` (the
-    answer times' offsets are those of that range) on ``dialect`` (``Dialect.name``)."""
-    return _row_sql(style, dialect, offset_stretches(style.tz, start_ts, end_ts))
+    answer times' offsets are those of that range) on ``dialect`` (``Dialect.name``); with
+    ``escape`` (CSV and XML), text values escaped in SQL, exact without a check."""
+    return _row_sql(style, dialect, offset_stretches(style.tz, start_ts, end_ts), escape)
 
 
 @functools.lru_cache(maxsize=1024)
-def _row_sql(style: RowStyle, dialect: str, stretches: Stretches) -> RowSQL:
+def _row_sql(style: RowStyle, dialect: str, stretches: Stretches, escape: bool) -> RowSQL:
     """``row_sql`` for the range's offset stretches: the same for every report of the same
     days, style and store, so made once."""
     d = _DIALECTS[dialect]
@@ -256,13 +304,14 @@ def _row_sql(style: RowStyle, dialect: str, stretches: Stretches) -> RowSQL:
             pairs.append((name, d.duration(column), "clock"))
         elif field.numeric:
             pairs.append((name, column if json else d.number(column, ""), "number"))
-        elif style.neutralize and not json:
-            pairs.append((name, _neutral(d, column), "text"))
         else:
-            pairs.append((name, column, "text"))
+            value = _neutral(d, column) if style.neutralize and not json else column
+            if escape and not json:
+                value = _escaped(d, value, style.kind)
+            pairs.append((name, value, "text"))
     if json:
         return RowSQL(d.json_row(pairs), d.json_check)
-    check = plain_check(style.fields, style.kind)
+    check = None if escape else plain_check(style.fields, style.kind)
     parts: list[str] = []
     if style.kind == "xml":
         for name, sql, _ in pairs:
@@ -304,8 +353,21 @@ def _merged(parts: list[str]) -> list[str]:
     return out
 
 
+def _escaped(d: _Dialect, value: str, kind: str) -> str:
+    """A text value escaped in SQL as ``csvtext.cell`` or ``xmltext.escape`` escape it."""
+    if kind == "xml":
+        # Replaced only where needed: replace() copies a text even when nothing is replaced.
+        escaped = value
+        for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+            escaped = f"replace({escaped}, {_literal(character)}, {_literal(entity)})"
+        escaped = f"replace({escaped}, {d.char(13)}, {_literal('&#13;')})"
+        return f"CASE WHEN {d.matches(value, XML_ESCAPED)} THEN {escaped} ELSE {value} END"
+    quoted = d.concat([_literal('"'), f"replace({value}, '\"', '\"\"')", _literal('"')])
+    return f"CASE WHEN {d.matches(value, QUOTED_CHARACTERS)} THEN {quoted} ELSE {value} END"
+
+
 def _neutral(d: _Dialect, column: str) -> str:
     """``csvtext.neutral`` in SQL: a ``'`` before a value that starts like a formula."""
-    starts = ", ".join(d.char(ord(c)) if c in "\t\r" else _literal(c) for c in _FORMULA_STARTS)
+    starts = ", ".join(d.char(ord(c)) if c in "\t\r" else _literal(c) for c in FORMULA_STARTS)
     marked = d.concat([_literal("'"), column])
     return f"CASE WHEN {d.first_char(column)} IN ({starts}) THEN {marked} ELSE {column} END"

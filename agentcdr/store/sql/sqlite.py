@@ -10,9 +10,10 @@ statement time limit throughout.
 
 Rendered reports (``rendered``) are the exception: SQLite renders each row's text and joins
 a slice's rows itself, and the slices after the head (``store.slices``) are read in a pool
-of threads, one slice at a time per report, while the event loop writes the slice before:
-the driver lets go of the GIL while SQLite steps, so a report's reading and writing overlap
-on two cores, and the process's slice slots bound the threads of concurrent reports.
+of threads while the event loop writes the slice before: the driver lets go of the GIL while
+SQLite steps, so a report's reading and writing overlap, and in a server worker (SQLite's
+memory statistics off: ``sqlite_process``) its slices render on every core; the process's
+slice slots bound the threads of concurrent reports.
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store.base import CallWriter, LoginSource, PoolUse, WriteCounts, WriteRow
 from agentcdr.store.slices import CORES, Piece, SliceStream, part_limit
 from agentcdr.store.sql.imports import SQLImports
-from agentcdr.store.sql.rendered import checked, last_key_query, part_query, renders, row_sql
+from agentcdr.store.sql.rendered import (
+    RowSQL,
+    RowTexts,
+    checked,
+    last_key_query,
+    part_query,
+    renders,
+)
 from agentcdr.store.sql.report_query import report_query, summary_query
 from agentcdr.store.sql.rows import (
     CALL_COLUMNS,
@@ -47,6 +55,7 @@ from agentcdr.store.sql.rows import (
     write_row,
 )
 from agentcdr.store.sql.schema import CALL_INDEXES, SQLITE, UNIQUE_KEY, create_index, migrate
+from agentcdr.store.sql.sqlite_process import render_threads
 from agentcdr.store.sql.users import SQLUsers
 from agentcdr.store.stream import TIME_LIMIT, UNREADABLE, BatchStream
 from agentcdr.summary import SummaryRow, finish
@@ -190,26 +199,34 @@ def _describe(exc: sqlite3.Error) -> str:
 
 class _SQLiteText:
     """Reads parts of a rendered report (``store.slices``): the rows of ``style`` as SQLite
-    renders them (``store.sql.rendered``), and, for a part whose text fails its check, the same rows
-    rendered in Python from the store's rows, in the same read transaction."""
+    renders them (``store.sql.rendered``); a part whose text fails its check is read again,
+    escaped in SQL or rendered in Python from the store's rows, in the same read
+    transaction."""
 
     def __init__(self, store: SQLiteStore, style: RowStyle, deadline: float) -> None:
         self._store = store
-        self._style = style
+        self._texts = RowTexts(style, SQLITE.name)
         self._deadline = deadline
+
+    def _joined(self, db: sqlite3.Connection, part: ReportRequest, row: RowSQL) -> Any:
+        """(rows, the part's rows' texts joined by SQLite, as UTF-8 bytes): one step of one
+        statement, the GIL let go throughout (fetching row by row takes it back for every
+        row). An aggregate reads a subquery with ORDER BY and LIMIT in that order (SQLite
+        does not flatten it; tests/test_rendered.py checks the order). As a BLOB, the text
+        comes as SQLite holds it, UTF-8, which the response sends: decoding it into a str
+        and encoding it again took the GIL for longer than the rest of a slice's work in
+        Python, more so for non-ASCII text (SQLite holds what agentcdr wrote, valid UTF-8)."""
+        sql, params = part_query(part, row, SQLITE)
+        kind = self._texts.style.kind
+        separator = _SEPARATORS[kind]
+        end = "" if kind == "json" else f" || {separator}"  # RowStyle.join
+        sql = f"SELECT count(*), CAST(group_concat(line, {separator}){end} AS BLOB) FROM ({sql})"
+        return db.execute(sql, params).fetchone()
 
     def _read(self, part: ReportRequest, until: float) -> Piece:
         """Raises ``sqlite3.Error``, "interrupted" once ``until`` has passed."""
-        style = self._style
-        row = row_sql(style, SQLITE.name, part.start_ts, part.end_ts)
-        sql, params = part_query(part, row, SQLITE)
-        # The part's rows joined by SQLite: one step of one statement, the GIL let go
-        # throughout (fetching row by row takes it back for every row). An aggregate reads
-        # a subquery with ORDER BY and LIMIT in that order (SQLite does not flatten it;
-        # tests/test_rendered.py checks the order).
-        separator = _SEPARATORS[style.kind]
-        end = "" if style.kind == "json" else f" || {separator}"  # RowStyle.join
-        sql = f"SELECT count(*), group_concat(line, {separator}){end} FROM ({sql})"
+        texts = self._texts
+        row = texts.row(part)
         conn = self._store._acquire()
         db = conn.db
         conn.deadline.at = until
@@ -217,11 +234,13 @@ class _SQLiteText:
         try:
             db.execute("BEGIN")  # one snapshot for the part's texts, rows and last key
             try:
-                rows, text = db.execute(sql, params).fetchone()
+                rows, text = self._joined(db, part, row)
                 batch: str | bytes | None = checked(row, text, rows) if rows else ""
-                if batch is None:
+                if batch is None and (again := texts.escaped(part)) is not None:
+                    rows, batch = self._joined(db, part, again)
+                elif batch is None:
                     raw = db.execute(*report_query(part, SQLITE)).fetchall()
-                    batch = compile_text(style)(raw)
+                    batch = compile_text(texts.style)(raw)
                 if rows == part_limit(part):
                     last = Cursor(*db.execute(*last_key_query(part, SQLITE)).fetchone())
             finally:
@@ -229,6 +248,7 @@ class _SQLiteText:
         finally:
             conn.deadline.at = float("inf")
             self._store._release(conn)
+        assert batch is not None
         return Piece(TextBatch(batch, rows), last)
 
     def _in_thread(self, part: ReportRequest) -> Piece:
@@ -380,12 +400,10 @@ class SQLiteStore:
         if not renders(request):
             return None
         reader = _SQLiteText(self, style, time.monotonic() + self.statement_timeout)
-        # One slice at a time, in a thread while the event loop writes the one before: two
-        # threads rendering at once were slower than one (SQLite's allocator takes a
-        # process-wide mutex for its memory statistics, on by default, and rendering a row
-        # allocates for every piece joined), docs/benchmarks.md finding 8.
+        # Slices render in threads while the event loop writes the one before: one per core
+        # in a server worker, else one at a time (store.sql.sqlite_process).
         return await SliceStream.open(
-            request, reader.slice, chunk_rows, head=reader.head, parallel=1
+            request, reader.slice, chunk_rows, head=reader.head, parallel=render_threads(CORES)
         )
 
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
