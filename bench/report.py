@@ -424,6 +424,7 @@ make bench                                     # everything, both data sets: abo
 .venv/bin/python -m bench.run --import-only    # time the imports alone (bench/out/, not here)
 .venv/bin/python -m bench.run --report-only    # rewrite this page from bench/out/results-full.json
 .venv/bin/python -m bench.middleware           # the HTTP middleware's CPU on a small request
+.venv/bin/python -m bench.sqlite_threads       # SQLite slices in 1 and 2 threads, statistics on/off
 ```
 
 Options: `--stores sqlite,postgresql,mariadb,vicidial`, `--datasets demo,wide`, `--runs N`

@@ -106,6 +106,20 @@ def test_middleware_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
         assert re.search(rf"^  {re.escape(variant)} +\d+\.\d{{3}} ms CPU/request  \d\.\d\dx$", printed, re.M)  # fmt: skip
 
 
+def test_sqlite_threads_bench_smoke(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import sqlite_threads
+    from tests.seed import seed
+
+    seed(sqlite_url)
+    db = sqlite_url.removeprefix("sqlite:///")
+    assert sqlite_threads.main(["--db", db, "--runs", "1", "--days", "2"]) == 0
+    printed = capsys.readouterr().out
+    for stats in ("on ", "off"):
+        for threads in (1, 2):
+            line = rf"^memory statistics {stats}, {threads} thread\(s\): \d+\.\d\d s wall, \d+\.\d\d s CPU$"
+            assert re.search(line, printed, re.M), printed
+
+
 def test_clients_check_what_issue_11_fixed() -> None:
     # bench.clients against this checkout's server: every behaviour as the closing note of
     # the HTTP issue shows it (its "before" column is the same script on an older checkout).

@@ -4,6 +4,7 @@ same rows rendered in Python, byte for byte."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,23 @@ def probe(*args: str) -> str:
 def test_a_server_worker_turns_sqlite_memory_statistics_off() -> None:
     assert probe("keep") == "None True 1"  # SQLite's default: counted, one slice at a time
     assert probe("unshare") == "True False 2"
+
+
+def test_the_server_worker_factory_turns_them_off(sqlite_url: str, tmp_path: Path) -> None:
+    # What each worker of `agentcdr serve` runs first (web.app.app_from_env), for a SQLite
+    # store; a PostgreSQL URL leaves SQLite as it is (the app is not started either way).
+    code = (
+        "from agentcdr.web.app import app_from_env; "
+        "from agentcdr.store.sql.sqlite_process import render_threads; "
+        "app_from_env(); print(render_threads(2))"
+    )
+    env = {**os.environ, "AGENTCDR_ACCESS_LOG": str(tmp_path / "access.log")}
+    for url, threads in ((sqlite_url, "2"), ("postgresql://nobody@127.0.0.1:1/none", "1")):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True, text=True, check=True, env={**env, "AGENTCDR_DB": url},
+        )  # fmt: skip
+        assert out.stdout.strip() == threads, (url, out.stderr)
 
 
 @pytest.mark.socket
