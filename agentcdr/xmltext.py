@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Final
 
-ESCAPED: Final = "&<>\r"  # the characters ``escape`` replaces
+# What ``escape`` replaces, in order (``&`` first); the database's rendering does the same
+# in SQL (``store.sql.rendered``).
+ENTITIES: Final = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
 
 
 def escape(text: str) -> str:
     # str.replace returns the same object when there is nothing to replace: cheap on clean text.
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    )
+    for character, entity in ENTITIES:
+        text = text.replace(character, entity)
+    return text

@@ -29,24 +29,27 @@ def _measure(db: Path, days: int, threads: int, unshare: bool) -> tuple[float, f
 
     from agentcdr.records import DEFAULT_FIELDS, ReportRequest
     from agentcdr.render import RowStyle
-    from agentcdr.store.sql.rendered import part_query, row_sql
+    from agentcdr.store.sql.rendered import row_sql
     from agentcdr.store.sql.schema import SQLITE
+    from agentcdr.store.sql.sqlite import joined_query
     from agentcdr.store.sql.sqlite_process import unshare_memory_statistics
 
     if unshare and not unshare_memory_statistics():
         raise SystemExit("SQLite's memory statistics could not be turned off")
-    conns = [sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)]
-    conns += [sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)]
+    conns = [
+        sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False) for _ in range(2)
+    ]
     end = conns[0].execute("SELECT max(answer_ts) + 1 FROM calls").fetchone()[0]
     start = end - days * 86400
     style = RowStyle("json", DEFAULT_FIELDS, ZoneInfo("UTC"))
     edges = [start + (end - start) * i // SLICES for i in range(SLICES + 1)]
-    parts = []
-    for lo, hi in itertools.pairwise(edges):
-        sql, params = part_query(
-            ReportRequest(lo, hi, tz=style.tz), row_sql(style, SQLITE.name, lo, hi), SQLITE
+    # The statements the store runs for the slices of a report (store.sql.sqlite).
+    parts = [
+        joined_query(
+            ReportRequest(lo, hi, tz=style.tz), row_sql(style, SQLITE.name, lo, hi), style.kind
         )
-        parts.append((f"SELECT CAST(group_concat(line, ',') AS BLOB) FROM ({sql})", params))
+        for lo, hi in itertools.pairwise(edges)
+    ]
 
     def work(conn: sqlite3.Connection, mine: list[tuple[str, list[object]]]) -> None:
         for sql, params in mine:

@@ -24,7 +24,7 @@ def open_call_store(
     """
     timeout = settings.statement_timeout if settings else 600
     pool_timeout = settings.pool_timeout if settings else 5
-    scheme = url.split("://", 1)[0].lower()
+    scheme = _scheme(url)
     if scheme == "sqlite":
         from agentcdr.store.sql.sqlite import SQLiteStore
 
@@ -57,10 +57,14 @@ def prepare_server_process(url: str) -> None:
     """Process-wide settings for a server worker whose store is at ``url``, before anything
     in it opens a store: with SQLite, its memory statistics off, so that a report's slices
     render on every core (``store.sql.sqlite_process``)."""
-    if url.split("://", 1)[0].lower() == "sqlite":
+    if _scheme(url) == "sqlite":
         from agentcdr.store.sql.sqlite_process import unshare_memory_statistics
 
         unshare_memory_statistics()
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower()
 
 
 def _missing_driver(module: str, extra: str) -> ConfigError:

@@ -22,7 +22,7 @@ stays ``render.compile_text``; what is rendered here must equal it byte for byte
 A CSV or XML text that fails its check is read again with the escaping done in SQL (exact,
 no check), and so is every later part of that report (``RowTexts``): values that need
 escaping come in a few kinds of value, which then recur throughout the report. Escaping in
-SQL costs more than the plain text and its check, so clean reports are read plain. A JSON
+SQL tests every text value of every row, so clean reports are read plain and checked. A JSON
 text that fails (MariaDB's escapes) is rendered again in Python from the store's rows of the
 same part, in the same snapshot (each store's reader of parts does both); the
 characters XML cannot carry and JSON's U+2028/U+2029 are left to the encoders, as for rows
@@ -47,7 +47,7 @@ from agentcdr.store.slices import part_limit
 from agentcdr.store.sql.report_query import PLAIN, QueryHooks, report_query
 from agentcdr.store.sql.schema import Dialect
 from agentcdr.summary import Stretches, offset_case, offset_stretches
-from agentcdr.xmltext import ESCAPED as XML_ESCAPED
+from agentcdr.xmltext import ENTITIES as XML_ENTITIES
 
 _EPOCH: Final = date(1970, 1, 1)
 # The ranges whose answer times all fall within years 1000-9999 (with a day to spare for
@@ -165,10 +165,11 @@ class _Dialect:
     def matches(self, text: str, characters: str) -> str:
         """Whether ``text`` holds any of ``characters`` (none of them ``]``, ``^`` or ``-``).
         Not GLOB: it ends a text at a NUL character."""
-        return " OR ".join(f"instr({text}, {self._char(c)})" for c in characters)
+        return " OR ".join(f"instr({text}, {self.character(c)})" for c in characters)
 
-    def _char(self, c: str) -> str:
-        return self.char(ord(c)) if c in "\r\n" else _literal(c)
+    def character(self, c: str) -> str:
+        """One character in SQL: a control character by its code, others as a literal."""
+        return self.char(ord(c)) if c < " " else _literal(c)
 
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
         # json_object quotes text as orjson does and writes integers and NULL as JSON.
@@ -238,7 +239,7 @@ class _MySQL(_Dialect):
         return f"LEFT({column}, 1)"
 
     def matches(self, text: str, characters: str) -> str:
-        return " OR ".join(f"LOCATE({self._char(c)}, {text}) > 0" for c in characters)
+        return " OR ".join(f"LOCATE({self.character(c)}, {text}) > 0" for c in characters)
 
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
         return self.concat(_merged(_json_parts(pairs, "JSON_QUOTE({})", self)))
@@ -358,16 +359,16 @@ def _escaped(d: _Dialect, value: str, kind: str) -> str:
     if kind == "xml":
         # Replaced only where needed: replace() copies a text even when nothing is replaced.
         escaped = value
-        for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-            escaped = f"replace({escaped}, {_literal(character)}, {_literal(entity)})"
-        escaped = f"replace({escaped}, {d.char(13)}, {_literal('&#13;')})"
-        return f"CASE WHEN {d.matches(value, XML_ESCAPED)} THEN {escaped} ELSE {value} END"
+        for character, entity in XML_ENTITIES:
+            escaped = f"replace({escaped}, {d.character(character)}, {_literal(entity)})"
+        special = "".join(character for character, _ in XML_ENTITIES)
+        return f"CASE WHEN {d.matches(value, special)} THEN {escaped} ELSE {value} END"
     quoted = d.concat([_literal('"'), f"replace({value}, '\"', '\"\"')", _literal('"')])
     return f"CASE WHEN {d.matches(value, QUOTED_CHARACTERS)} THEN {quoted} ELSE {value} END"
 
 
 def _neutral(d: _Dialect, column: str) -> str:
     """``csvtext.neutral`` in SQL: a ``'`` before a value that starts like a formula."""
-    starts = ", ".join(d.char(ord(c)) if c in "\t\r" else _literal(c) for c in FORMULA_STARTS)
+    starts = ", ".join(d.character(c) for c in FORMULA_STARTS)
     marked = d.concat([_literal("'"), column])
     return f"CASE WHEN {d.first_char(column)} IN ({starts}) THEN {marked} ELSE {column} END"

@@ -197,6 +197,23 @@ def _describe(exc: sqlite3.Error) -> str:
     return TIME_LIMIT if "interrupted" in str(exc) else UNREADABLE
 
 
+def joined_query(part: ReportRequest, row: RowSQL, kind: str) -> tuple[str, list[Any]]:
+    """The query of (rows, a part's rows' texts joined by SQLite as a batch of ``kind``, as
+    UTF-8 bytes): one step of one statement, the GIL let go throughout (fetching row by row
+    takes it back for every row). An aggregate reads a subquery with ORDER BY and LIMIT in
+    that order (SQLite does not flatten it; tests/test_rendered.py checks the order). As a
+    BLOB, the text comes as SQLite holds it, UTF-8, which the response sends: decoding it
+    into a str and encoding it again took the GIL for longer than the rest of a slice's work
+    in Python, more so for non-ASCII text (SQLite holds what agentcdr wrote, valid UTF-8)."""
+    sql, params = part_query(part, row, SQLITE)
+    separator = _SEPARATORS[kind]
+    end = "" if kind == "json" else f" || {separator}"  # RowStyle.join
+    return (
+        f"SELECT count(*), CAST(group_concat(line, {separator}){end} AS BLOB) FROM ({sql})",
+        params,
+    )
+
+
 class _SQLiteText:
     """Reads parts of a rendered report (``store.slices``): the rows of ``style`` as SQLite
     renders them (``store.sql.rendered``); a part whose text fails its check is read again,
@@ -209,19 +226,7 @@ class _SQLiteText:
         self._deadline = deadline
 
     def _joined(self, db: sqlite3.Connection, part: ReportRequest, row: RowSQL) -> Any:
-        """(rows, the part's rows' texts joined by SQLite, as UTF-8 bytes): one step of one
-        statement, the GIL let go throughout (fetching row by row takes it back for every
-        row). An aggregate reads a subquery with ORDER BY and LIMIT in that order (SQLite
-        does not flatten it; tests/test_rendered.py checks the order). As a BLOB, the text
-        comes as SQLite holds it, UTF-8, which the response sends: decoding it into a str
-        and encoding it again took the GIL for longer than the rest of a slice's work in
-        Python, more so for non-ASCII text (SQLite holds what agentcdr wrote, valid UTF-8)."""
-        sql, params = part_query(part, row, SQLITE)
-        kind = self._texts.style.kind
-        separator = _SEPARATORS[kind]
-        end = "" if kind == "json" else f" || {separator}"  # RowStyle.join
-        sql = f"SELECT count(*), CAST(group_concat(line, {separator}){end} AS BLOB) FROM ({sql})"
-        return db.execute(sql, params).fetchone()
+        return db.execute(*joined_query(part, row, self._texts.style.kind)).fetchone()
 
     def _read(self, part: ReportRequest, until: float) -> Piece:
         """Raises ``sqlite3.Error``, "interrupted" once ``until`` has passed."""
