@@ -318,8 +318,13 @@ def memory_table(document: Result) -> str:
                 for f in FORMATS
             ]
             idle = f"{store.get('idle_rss_kb', 0) / MB:.0f}"
-            rows.append([store["title"], dataset["title"], idle, *per])
-    header = ["store", "data", "idle MB", "1 day JSON", "XML", "CSV", "all days JSON", "XML", "CSV"]
+            login = store.get("login_peak_rss_kb")
+            signed = f"{login / MB:.0f}" if login else "-"
+            rows.append([store["title"], dataset["title"], idle, signed, *per])
+    header = [
+        "store", "data", "idle MB", "sign-in MB", "1 day JSON", "XML", "CSV",
+        "all days JSON", "XML", "CSV",
+    ]  # fmt: skip
     return _table(header, rows)
 
 

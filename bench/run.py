@@ -206,6 +206,7 @@ def bench_store(
                 others = lambda rng: [datasette.export(base, store.path, rng)]  # noqa: E731
         server = stack.enter_context(Server(store, out_dir, workers=1, port=args.port))
         result["idle_rss_kb"] = server.rss_kb()
+        result["login_peak_rss_kb"] = server.login_peak_kb()
         result["ranges"] = {
             rng.key: measure_range(server, store, rng, args.runs, tmp, others(rng))
             for rng in (data.one_day, data.all_days)

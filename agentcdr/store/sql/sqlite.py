@@ -71,6 +71,11 @@ _WRITE_CACHE_KIB: Final = 256 * 1024
 # The page cache while a first load builds its indexes (KiB): SQLite sorts in runs of about
 # this size, and runs that fit in the CPU's caches sort twice as fast as large ones.
 _SORT_CACHE_KIB: Final = 2000
+# Helper threads SQLite's sorter may start while a first load builds its indexes (PRAGMA
+# threads), which sort and merge runs while the statement's own thread mostly waits for
+# them: one per core (on 2 cores, two helpers built the indexes faster than one; the
+# import's figures are in docs/benchmarks.md).
+_SORT_THREADS: Final = CORES
 # RowStyle.separator in SQL.
 _SEPARATORS: Final = {"json": "','", "ndjson": "char(10)", "csv": "char(13, 10)", "xml": "char(10)"}
 # The threads that read rendered slices: the process's, one per core (store.slices).
@@ -467,6 +472,7 @@ class SQLiteStore:
                 yield writer
                 if loading:
                     db.execute(f"PRAGMA cache_size = -{_SORT_CACHE_KIB}")
+                    db.execute(f"PRAGMA threads = {_SORT_THREADS}")
                     writer.build_indexes()
                 after = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
                 counts = writer.finish(after - before)
