@@ -407,7 +407,11 @@ of this page. The targets are those of the second performance issue (#13).
   (`goAction=agent_cdr_summary`, `groupBy=user`, JSON), against the JSON report of the same
   range.
 - **Memory**: the server worker's peak RSS (`VmHWM`, reset through `/proc/PID/clear_refs`
-  before each request) during each report.
+  before each request) during each report. Each measured request follows an unmeasured
+  sign-in (an empty report), so the password's argon2id check (64 MiB for tens of
+  milliseconds, once per credential and worker until the credential cache forgets it a
+  minute later) is not counted in whichever report comes next; its own peak, with the cache
+  cold, is the memory table's "sign-in" column.
 - **Load**: wrk (another process on the same 2 cores) against `serve --workers 2`, 10 s per
   run: the small report (one agent, one day) at 32 connections, requests/s and p50/p99
   latency; the one-day JSON report at 1 and at 4 connections, reports/s (also against the
