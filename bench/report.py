@@ -408,10 +408,10 @@ of this page. The targets are those of the second performance issue (#13).
   range.
 - **Memory**: the server worker's peak RSS (`VmHWM`, reset through `/proc/PID/clear_refs`
   before each request) during each report. Each measured request follows an unmeasured
-  sign-in (an empty report), so the password's argon2id check (64 MiB for tens of
-  milliseconds, once per credential and worker until the credential cache forgets it a
-  minute later) is not counted in whichever report comes next; its own peak, with the cache
-  cold, is the memory table's "sign-in" column.
+  sign-in (an empty report), so the password's argon2id check (64 MiB, once per credential
+  and worker until the credential cache forgets it: a minute by default, a day on the
+  bench's servers) is not counted in whichever report comes next; its own peak, with the
+  cache cold, is the memory table's "sign-in" column.
 - **Load**: wrk (another process on the same 2 cores) against `serve --workers 2`, 10 s per
   run: the small report (one agent, one day) at 32 connections, requests/s and p50/p99
   latency; the one-day JSON report at 1 and at 4 connections, reports/s (also against the

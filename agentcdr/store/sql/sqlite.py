@@ -72,9 +72,8 @@ _WRITE_CACHE_KIB: Final = 256 * 1024
 # this size, and runs that fit in the CPU's caches sort twice as fast as large ones.
 _SORT_CACHE_KIB: Final = 2000
 # Helper threads SQLite's sorter may start while a first load builds its indexes (PRAGMA
-# threads), which sort and merge runs while the statement's own thread mostly waits for
-# them: one per core (on 2 cores, two helpers built the indexes faster than one; the
-# import's figures are in docs/benchmarks.md).
+# threads; SQLite allows at most 8 unless built otherwise), which sort and merge runs while
+# the statement's own thread mostly waits for them: one per core.
 _SORT_THREADS: Final = CORES
 # RowStyle.separator in SQL.
 _SEPARATORS: Final = {"json": "','", "ndjson": "char(10)", "csv": "char(13, 10)", "xml": "char(10)"}
