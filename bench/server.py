@@ -37,6 +37,8 @@ from bench.data import AGENTCDR, Range
 from bench.stores import BENCH_PASSWORD, BENCH_USER, Export, Store, children_cpu
 
 API_PATH = "/goAPIv2/goReports/goAPI.php"
+# The sign-in's report: a day long before any data set.
+_NO_CALLS: Final = Range("sign-in", "sign-in", "1990-01-01", "1990-01-01", 0)
 
 
 def free_port() -> int:
@@ -257,16 +259,7 @@ class Server:
     def sign_in(self) -> None:
         """An empty report (no rows: a range with no calls), unmeasured: the credential is
         verified, or found verified, before a measured request."""
-        body = urlencode(
-            [
-                ("goAction", "agent_cdr"),
-                ("goUser", BENCH_USER),
-                ("goPass", BENCH_PASSWORD),
-                ("responsetype", "json"),
-                ("fromDate", "1990-01-01"),
-                ("toDate", "1990-01-01"),
-            ]
-        ).encode()
+        body = form_body(_NO_CALLS, "json").encode()
         with urllib.request.urlopen(self.url, data=body, timeout=60) as answer:
             answer.read()
 
