@@ -3,7 +3,7 @@
     python -m bench.profile small  [--store sqlite] [--seconds 10]
     python -m bench.profile report [--store sqlite] [--format json] [--range all]
 
-Serves a store that ``make bench`` loaded (data set A, kept in ``bench/data/`` or in its
+Serves a store that ``make bench`` loaded (data set A, or B with ``--dataset wide``, kept in ``bench/data/`` or in its
 database server) with one worker, and records that worker with py-spy while it works:
 ``small`` under wrk at 32 connections with the small report (one agent, one day), as the
 load test sends it; ``report`` while curl reads the whole-range report (or ``--range 1d``)
@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench import load
-from bench.data import prepare, spec_of
+from bench.data import SHAPES, prepare, spec_of
 from bench.run import ALL_STORES, ROOT
 from bench.server import Server, form_body
 
@@ -71,19 +71,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
+    parser.add_argument(
+        "--dataset", default="demo", choices=sorted(SHAPES), help="A: demo (default), B: wide"
+    )
     args = parser.parse_args(argv)
     # The venv's own py-spy (its bin/ may not be on PATH), else one on PATH.
     beside = Path(sys.executable).with_name("py-spy")
     py_spy = str(beside) if beside.exists() else shutil.which("py-spy")
     if py_spy is None:
         parser.error("py-spy is not installed (it is a dev dependency: make .venv/.dev)")
-    spec = spec_of("full", "demo")
+    spec = spec_of("full", args.dataset)
     if not spec.csv_path(args.data_dir).exists():  # (prepare would generate it)
-        parser.error(f"no data set A in {args.data_dir}: run make bench first")
+        parser.error(f"no data set {args.dataset} in {args.data_dir}: run make bench first")
     data = prepare(spec, args.data_dir)
     store = ALL_STORES[args.store](data, args.data_dir)
     if store.count() != data.rows:
-        parser.error(f"{store.title} does not hold data set A: run make bench first")
+        parser.error(f"{store.title} does not hold data set {args.dataset}: run make bench first")
+    store.add_user()  # (there already, unless the store was loaded by --import-only)
     with tempfile.TemporaryDirectory(prefix="agentcdr-profile-") as tmp_dir:
         tmp = Path(tmp_dir)
         with Server(store, tmp, workers=1) as server:

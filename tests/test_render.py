@@ -91,6 +91,9 @@ def test_batches_render_exactly_as_row_by_row_escaping(kind: str, text: str) -> 
         ("nul\x00", "nul\ufffd"),
         ("tab\tnl\ncr\r", "tab\tnl\ncr\r"),
         ("bad\ufffe\uffff", "bad\ufffd\ufffd"),
+        # Other characters of U+F000-U+FFFF share the lead byte and stay.
+        ("full\uff01width\ufffd", "full\uff01width\ufffd"),
+        ("full\uff01 — \ufffe", "full\uff01 — \ufffd"),
     ],
 )
 def test_xml_replaces_characters_xml_cannot_carry(text: str, expected: str) -> None:

@@ -43,6 +43,7 @@ def document(parts: Iterable[str]) -> bytes:
 
 
 _CONTROL_BYTES: Final = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_LEAD: Final = "\ufffe".encode()[:1]
 
 
 def clean(text: str | bytes) -> bytes:
@@ -50,11 +51,13 @@ def clean(text: str | bytes) -> bytes:
 
     Such characters are rare, so the check runs on the bytes, where it is a C-speed
     ``translate``: control characters are single bytes in UTF-8, never part of a longer
-    sequence, and U+FFFE/U+FFFF have fixed encodings.
+    sequence, and U+FFFE/U+FFFF have fixed encodings, whose lead byte (that of U+F000 to
+    U+FFFF) is looked for first: a byte's search is several times faster than a sequence's
+    in text with many other multi-byte characters.
     """
     data = utf8(text)
     if len(data.translate(None, _CONTROL_BYTES)) == len(data) and (
-        data.isascii() or (b"\xef\xbf\xbe" not in data and b"\xef\xbf\xbf" not in data)
+        _LEAD not in data or (b"\xef\xbf\xbe" not in data and b"\xef\xbf\xbf" not in data)
     ):
         return data
     return _INVALID.sub("\ufffd", data.decode()).encode()
