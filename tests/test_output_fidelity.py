@@ -13,6 +13,7 @@ import pytest
 
 from agentcdr import csvtext
 from agentcdr.encoders import error_body
+from agentcdr.encoders.json import escape_separators
 from agentcdr.errors import InvalidValue
 from tests.conftest import ApiHarness
 from tests.seed import add_calls, call
@@ -182,3 +183,16 @@ def test_neutral_prefixes_only_a_formula_start(text: str, expected: str) -> None
 @pytest.mark.parametrize("fmt", ["json", "ndjson"])
 def test_json_and_ndjson_say_their_charset(odd: ApiHarness, fmt: str) -> None:
     assert odd.post(responsetype=fmt, **DAY).headers["content-type"].endswith("; charset=utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain", "plain"),
+        # Characters that share the separators' lead byte stay as they are.
+        ("em — dash … ‰", "em — dash … ‰"),
+        ("em — dash\u2028and\u2029", "em — dash\\u2028and\\u2029"),
+    ],
+)
+def test_json_separators_are_escaped_among_their_neighbours(text: str, expected: str) -> None:
+    assert escape_separators(text.encode()) == expected.encode()

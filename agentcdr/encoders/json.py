@@ -20,12 +20,14 @@ from agentcdr.render import RowStyle, compile_text
 # In UTF-8 these byte sequences are those two characters and nothing else, and orjson writes
 # them only inside strings, where the escape means the same character.
 _SEPARATORS: Final = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
-_LEAD: Final = "\u2028".encode()[:2]
+# Their lead byte, shared with every character of U+2000-U+2FFF.
+_LEAD: Final = "\u2028".encode()[:1]
 
 
 def escape_separators(data: bytes) -> bytes:
-    """orjson's output with U+2028 and U+2029 escaped (one scan when there are none: both
-    start with the same two bytes)."""
+    """orjson's output with U+2028 and U+2029 escaped: one search for their lead byte when
+    there are none (a byte's search is a ``memchr``, many times faster than a sequence's),
+    and a scan for each of them otherwise."""
     if _LEAD not in data:
         return data
     for raw, escaped in _SEPARATORS:
