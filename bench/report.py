@@ -434,7 +434,7 @@ make bench                                     # everything, both data sets: abo
 .venv/bin/python -m bench.run --report-only    # rewrite this page from bench/out/results-full.json
 .venv/bin/python -m bench.middleware           # the HTTP middleware's CPU on a small request
 .venv/bin/python -m bench.sqlite_threads       # SQLite slices in 1 and 2 threads, statistics on/off
-.venv/bin/python -m bench.profile small       # py-spy on one worker (or report; --dataset wide)
+.venv/bin/python -m bench.profile small        # py-spy on one worker (or report; --dataset wide)
 ```
 
 Options: `--stores sqlite,postgresql,mariadb,vicidial`, `--datasets demo,wide`, `--runs N`
