@@ -504,9 +504,9 @@ def markdown(document: Result) -> str:
         "",
         "### Compression",
         "",
-        "The same reports asked for with `Accept-Encoding: gzip` (level 1) or `zstd` (level "
-        "1), kept compressed by curl: the bytes on the wire, and the time and the server's CPU "
-        "over the uncompressed report of the same run.",
+        "The same reports asked for with `Accept-Encoding: gzip` (zlib-ng, level 2) or `zstd` "
+        "(level 1), kept compressed by curl: the bytes on the wire, and the time and the "
+        "server's CPU over the uncompressed report of the same run.",
         "",
         compression_table(document),
         "",

@@ -8,24 +8,27 @@ zip archive already); every response of such a type says ``Vary: Accept-Encoding
 or not this one was compressed, so that a cache never hands a compressed body to a client
 that did not ask for one.
 
-Levels are the cheap ends of both codecs: on report rows, gzip level 1 already shrinks JSON
-about fivefold, and zstd level 1 about eightfold for about half gzip's CPU (``make bench``).
-zstd comes from the standard library's ``compression.zstd`` (Python 3.14) or its backport.
+gzip is zlib-ng's deflate (the ``zlib-ng`` package, with the standard library's ``zlib``
+API): at its level 2, a whole report took less of the server's CPU than the system zlib's
+level 1, in fewer bytes; its level 1, a quicker strategy, wrote about a quarter more bytes
+for no less CPU over a whole report (docs/benchmarks.md, finding 0). zstd's level 1 shrinks
+report rows about eightfold; it comes from the standard library's ``compression.zstd``
+(Python 3.14) or its backport.
 """
 
 from __future__ import annotations
 
-import zlib
 from typing import Final, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from zlib_ng import zlib_ng as zlib
 
 try:
     from compression import zstd  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # Python < 3.14
     from backports import zstd  # type: ignore[no-redef,unused-ignore]
 
-GZIP_LEVEL: Final = 1
+GZIP_LEVEL: Final = 2
 ZSTD_LEVEL: Final = 1
 # Below this a one-piece body is sent as it is: it fits in one TCP segment (Ethernet's
 # 1460-byte payload) anyway, and compressing it costs more than sending it.
