@@ -17,6 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from agentcdr.encoders import xlsx
+from agentcdr.store.sql import sqlite as sqlite_store
 from agentcdr.summary import GROUP_KEYS
 from tests.conftest import ApiHarness
 from tests.seed import add_calls, call
@@ -76,6 +77,22 @@ def test_the_counts_agree_with_the_report(api: ApiHarness, group_by: str) -> Non
     got = summary(api, groupBy=group_by, **filters)
     assert {tuple(r[k] for k in keys): r["calls"] for r in got["rows"]} == counted  # type: ignore[attr-defined, index]
     assert got["meta"]["totals"]["calls"] == len(rows)  # type: ignore[index]
+
+
+@pytest.mark.parametrize("parts", [2, 5])
+def test_a_summary_read_in_parts_adds_up_as_one(
+    sqlite_api: ApiHarness, monkeypatch: pytest.MonkeyPatch, parts: int
+) -> None:
+    """A server worker groups a SQLite range in one part per core (``store.slices.
+    time_parts``); groups that several parts hold come out merged, as from one statement."""
+    filters = {"fromDate": "2025-05-12", "toDate": "2025-05-14", "tz": "Europe/London"}
+    for group_by in ("user", "portfolio,day", "hour", "disposition,call_type"):
+        whole = summary(sqlite_api, groupBy=group_by, **filters)
+        monkeypatch.setattr(sqlite_store, "render_threads", lambda cores: parts)
+        in_parts = summary(sqlite_api, groupBy=group_by, **filters)
+        monkeypatch.undo()
+        assert in_parts == whole
+        assert len(whole["rows"]) > 1  # type: ignore[arg-type]
 
 
 def test_every_format_says_the_same(api: ApiHarness) -> None:

@@ -6,6 +6,7 @@ reports share the process's slots."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from zoneinfo import ZoneInfo
 
@@ -122,3 +123,21 @@ def test_an_abandoned_report_leaves_no_read_running(monkeypatch: pytest.MonkeyPa
         assert reader.running == 0
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("span", "count", "parts"),
+    [(30 * 86400, 2, 2), (30 * 86400 + 7, 3, 3), (86400, 4, 4), (7200, 4, 2), (3599, 2, 1)],
+)
+def test_time_parts_cut_the_range_into_equal_stretches_in_order(
+    span: int, count: int, parts: int
+) -> None:
+    request = ReportRequest(start_ts=1_746_000_000, end_ts=1_746_000_000 + span, tz=ZoneInfo("UTC"))
+    cut = slices.time_parts(request, count)
+    assert len(cut) == parts
+    assert cut[0].start_ts == request.start_ts
+    assert cut[-1].end_ts == request.end_ts
+    assert all(a.end_ts == b.start_ts for a, b in itertools.pairwise(cut))
+    lengths = {p.end_ts - p.start_ts for p in cut}
+    assert max(lengths) - min(lengths) <= 1
+    assert all(p.tz is request.tz and p.fields == request.fields for p in cut)

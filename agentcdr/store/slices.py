@@ -26,6 +26,7 @@ exactly once (parts are disjoint ranges of (answer time, id)).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import weakref
 from collections import deque
@@ -65,6 +66,20 @@ def part_limit(part: ReportRequest) -> int:
     last one's key."""
     assert part.limit is not None
     return part.limit + 1
+
+
+# The shortest stretch ``time_parts`` cuts: less is not worth a thread.
+MIN_PART_SECONDS: Final = 3600
+
+
+def time_parts(request: ReportRequest, count: int) -> list[ReportRequest]:
+    """The request's range cut into ``count`` stretches of equal time, in order (fewer, down
+    to one, when the range is shorter than ``count`` hours): for statements over the whole
+    range whose results add up, such as a summary's groups."""
+    span = request.end_ts - request.start_ts
+    count = max(1, min(count, span // MIN_PART_SECONDS))
+    edges = [request.start_ts + span * i // count for i in range(count + 1)]
+    return [replace(request, start_ts=a, end_ts=b) for a, b in itertools.pairwise(edges)]
 
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (

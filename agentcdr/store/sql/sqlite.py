@@ -32,7 +32,7 @@ from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, Cursor, ReportRequest, Row
 from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store.base import CallWriter, LoginSource, PoolUse, WriteCounts, WriteRow
-from agentcdr.store.slices import CORES, Piece, SliceStream, part_limit
+from agentcdr.store.slices import CORES, Piece, SliceStream, part_limit, time_parts
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.rendered import (
     RowSQL,
@@ -418,14 +418,14 @@ class SQLiteStore:
     async def summary(self, request: ReportRequest, group_by: tuple[str, ...]) -> list[SummaryRow]:
         if request.tenants == ():
             return []
-        sql, params = summary_query(request, group_by, SQLITE)
         until = time.monotonic() + self.statement_timeout
 
-        def read() -> list[Any]:
-            # One statement over the whole range, in a thread (SQLite lets go of the GIL
+        def read(part: ReportRequest) -> list[Any]:
+            # One statement over a part of the range, in a thread (SQLite lets go of the GIL
             # while it steps), under the statement time limit. The connection goes back
             # from the thread, once the statement is done, even if the request was
             # cancelled meanwhile.
+            sql, params = summary_query(part, group_by, SQLITE)
             conn = self._acquire()
             conn.deadline.at = until
             try:
@@ -434,11 +434,14 @@ class SQLiteStore:
                 conn.deadline.at = float("inf")
                 self._release(conn)
 
+        # Each part's GROUP BY sorts its own calls on a core of its own; ``finish`` merges
+        # the groups that more than one part holds.
+        parts = time_parts(request, render_threads(CORES))
         try:
-            rows = await asyncio.to_thread(read)
+            results = await asyncio.gather(*(asyncio.to_thread(read, part) for part in parts))
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(_describe(exc)) from exc
-        return finish(((r[:-3], *r[-3:]) for r in rows), group_by)
+        return finish(((r[:-3], *r[-3:]) for rows in results for r in rows), group_by)
 
     # -- writes ----------------------------------------------------------------------------
     @asynccontextmanager
