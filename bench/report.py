@@ -504,9 +504,9 @@ def markdown(document: Result) -> str:
         "",
         "### Compression",
         "",
-        "The same reports asked for with `Accept-Encoding: gzip` (zlib-ng, level 2) or `zstd` "
-        "(level 1), kept compressed by curl: the bytes on the wire, and the time and the "
-        "server's CPU over the uncompressed report of the same run.",
+        "The same reports asked for with `Accept-Encoding: gzip` or `zstd` (at the levels of "
+        "the commit each store's run names), kept compressed by curl: the bytes on the wire, "
+        "and the time and the server's CPU over the uncompressed report of the same run.",
         "",
         compression_table(document),
         "",

@@ -85,14 +85,27 @@ def test_a_summary_read_in_parts_adds_up_as_one(
 ) -> None:
     """A server worker groups a SQLite range in one part per core (``store.slices.
     time_parts``); groups that several parts hold come out merged, as from one statement."""
-    filters = {"fromDate": "2025-05-12", "toDate": "2025-05-14", "tz": "Europe/London"}
-    for group_by in ("user", "portfolio,day", "hour", "disposition,call_type"):
+    add_calls(  # every three hours around London's change to summer time (New York times)
+        sqlite_api.url,
+        [
+            call(f"dst{n}", f"Example.User{n % 2 + 1}", f"2025-03-{29 + n // 8} "
+                 f"{n % 8 * 3:02d}:30:00", "GALSERVERS", seconds=n)
+            for n in range(24)
+        ],
+    )  # fmt: skip
+    spans = [
+        {"fromDate": "2025-05-12", "toDate": "2025-05-14", "tz": "Europe/London"},
+        {"fromDate": "2025-03-29", "toDate": "2025-03-31", "tz": "Europe/London"},
+    ]
+    for filters, group_by in itertools.product(
+        spans, ("user", "portfolio,day", "day,hour", "disposition,call_type")
+    ):
         whole = summary(sqlite_api, groupBy=group_by, **filters)
         monkeypatch.setattr(sqlite_store, "render_threads", lambda cores: parts)
         in_parts = summary(sqlite_api, groupBy=group_by, **filters)
         monkeypatch.undo()
         assert in_parts == whole
-        assert len(whole["rows"]) > 1  # type: ignore[arg-type]
+        assert whole["meta"]["totals"]["calls"] > 5  # type: ignore[index]
 
 
 def test_every_format_says_the_same(api: ApiHarness) -> None:

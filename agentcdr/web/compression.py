@@ -9,9 +9,8 @@ or not this one was compressed, so that a cache never hands a compressed body to
 that did not ask for one.
 
 gzip is zlib-ng's deflate (the ``zlib-ng`` package, with the standard library's ``zlib``
-API): at its level 2, a whole report took less of the server's CPU than the system zlib's
-level 1, in fewer bytes; its level 1, a quicker strategy, wrote about a quarter more bytes
-for no less CPU over a whole report (docs/benchmarks.md, finding 0). zstd's level 1 shrinks
+API): at its level 2 a whole report came out in fewer bytes than with the standard library
+zlib's level 1, for less of the server's CPU (docs/benchmarks.md, finding 0). zstd's level 1 shrinks
 report rows about eightfold; it comes from the standard library's ``compression.zstd``
 (Python 3.14) or its backport.
 """
