@@ -30,6 +30,7 @@ from agentcdr.store.sql.rendered import (
     RowSQL,
     RowTexts,
     checked,
+    csv_cells,
     joined,
     last_key_query,
     part_query,
@@ -201,6 +202,11 @@ def _copy_text(style: RowStyle, data: bytes) -> bytes:
 
 
 _PLACEHOLDER: Final = re.compile(r"\$(\d+)\b")
+# COPY's CSV quotes a value exactly when agentcdr's CSV does (a quote, a comma, a carriage
+# return or a line feed in it; quotes doubled), and also a value equal to its NULL text:
+# so that text is longer than any value a store column holds (VARCHAR(100), and the ``'``
+# of csvFormulas=neutralize); no cell is NULL (``rendered.csv_cells``).
+CSV_COPY: Final = {"format": "csv", "null": "N" * 128}
 
 
 class _PostgresText:
@@ -227,16 +233,30 @@ class _PostgresText:
 
         return _PLACEHOLDER.sub(lambda m: literal(values[int(m[1]) - 1]), sql)
 
-    async def _copy(self, conn: Any, sql: str, params: list[Any]) -> tuple[bytes, int]:
+    async def _copy(
+        self, conn: Any, sql: str, params: list[Any], **options: str
+    ) -> tuple[bytes, int]:
+        """COPY's output of the query, and its row count."""
         await self._quote(conn, params)
         chunks: list[bytes] = []
 
         async def append(data: bytes) -> None:
             chunks.append(data)
 
-        await conn.copy_from_query(self._inline(sql, params), output=append)
-        data = b"".join(chunks)
-        return _copy_text(self._texts.style, data), data.count(b"\n")
+        status = await conn.copy_from_query(self._inline(sql, params), output=append, **options)
+        return b"".join(chunks), int(status.rpartition(" ")[2])
+
+    async def _csv(self, conn: Any, part: ReportRequest) -> tuple[bytes | None, int]:
+        """A CSV part from COPY's own CSV (``CSV_COPY``); None when a value holds a line
+        feed (a quoted one, which COPY writes as it is: then not every line feed ends a row,
+        and the part is read again, escaped in SQL)."""
+        style = self._texts.style
+        cells = csv_cells(style, part.start_ts, part.end_ts)
+        sql, params = report_query(part, POSTGRESQL, columns=cells)
+        data, rows = await self._copy(conn, sql, params, **CSV_COPY)
+        if data.count(b"\n") != rows:
+            return None, rows
+        return data.replace(b"\n", style.separator.encode()), rows
 
     async def head(self, part: ReportRequest) -> Piece:
         return await self._read(part, copy=False)
@@ -280,12 +300,14 @@ class _PostgresText:
         self, conn: Any, part: ReportRequest, row: RowSQL, copy: bool
     ) -> tuple[str | bytes | None, int]:
         """(the part's text, None when it fails ``row``'s check; its rows)."""
+        if copy and self._texts.style.kind == "csv" and row.check is not None:
+            return await self._csv(conn, part)
         sql, params = part_query(part, row, POSTGRESQL)
         if not copy:
             records = await conn.fetch(sql, *params)
             return joined(self._texts.style, row, [r[0] for r in records]), len(records)
         data, rows = await self._copy(conn, sql, params)
-        return checked(row, data, rows), rows
+        return checked(row, _copy_text(self._texts.style, data), rows), rows
 
 
 class _PostgresWriter(BatchWriter):

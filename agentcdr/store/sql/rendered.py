@@ -287,10 +287,45 @@ def row_sql(
     return _row_sql(style, dialect, offset_stretches(style.tz, start_ts, end_ts), escape)
 
 
+def csv_cells(style: RowStyle, start_ts: int, end_ts: int) -> str:
+    """PostgreSQL: the cells of a CSV row of ``style`` over ``[start_ts, end_ts)`` as a
+    SELECT list of text values, none NULL, unescaped (with ``csvFormulas=neutralize``, the
+    ``'`` added): for ``COPY ... (FORMAT csv)``, whose quoting is ``csvtext.cell``'s exactly
+    (``postgres.CSV_COPY``)."""
+    return _csv_cells(style, offset_stretches(style.tz, start_ts, end_ts))
+
+
+@functools.lru_cache(maxsize=256)
+def _csv_cells(style: RowStyle, stretches: Stretches) -> str:
+    return ", ".join(sql for _, sql, _ in _pairs(style, "postgresql", stretches, False))
+
+
 @functools.lru_cache(maxsize=1024)
 def _row_sql(style: RowStyle, dialect: str, stretches: Stretches, escape: bool) -> RowSQL:
     """``row_sql`` for the range's offset stretches: the same for every report of the same
     days, style and store, so made once."""
+    d = _DIALECTS[dialect]
+    json = style.kind in ("json", "ndjson")
+    pairs = _pairs(style, dialect, stretches, escape)
+    if json:
+        return RowSQL(d.json_row(pairs), d.json_check)
+    check = None if escape else plain_check(style.fields, style.kind)
+    parts: list[str] = []
+    if style.kind == "xml":
+        for name, sql, _ in pairs:
+            parts += [_Text(f"<{name}>"), sql, _Text(f"</{name}>")]
+        parts = [_Text("<rows>"), *parts, _Text("</rows>")]
+    else:
+        for i, (_, sql, _) in enumerate(pairs):
+            parts += [_Text(","), sql] if i else [sql]
+    return RowSQL(d.concat(_merged(parts)), check)
+
+
+def _pairs(
+    style: RowStyle, dialect: str, stretches: Stretches, escape: bool
+) -> list[tuple[str, str, str]]:
+    """Each field of a row of ``style``: its name, its value's SQL (text, or for JSON a
+    number) and its kind (``text``, ``number`` or ``clock``)."""
     d = _DIALECTS[dialect]
     offset = offset_case("answer_ts", stretches)
     local = "answer_ts" if offset == "0" else f"answer_ts + {offset}"
@@ -310,18 +345,7 @@ def _row_sql(style: RowStyle, dialect: str, stretches: Stretches, escape: bool) 
             if escape and not json:
                 value = _escaped(d, value, style.kind)
             pairs.append((name, value, "text"))
-    if json:
-        return RowSQL(d.json_row(pairs), d.json_check)
-    check = None if escape else plain_check(style.fields, style.kind)
-    parts: list[str] = []
-    if style.kind == "xml":
-        for name, sql, _ in pairs:
-            parts += [_Text(f"<{name}>"), sql, _Text(f"</{name}>")]
-        parts = [_Text("<rows>"), *parts, _Text("</rows>")]
-    else:
-        for i, (_, sql, _) in enumerate(pairs):
-            parts += [_Text(","), sql] if i else [sql]
-    return RowSQL(d.concat(_merged(parts)), check)
+    return pairs
 
 
 def _tree(parts: list[str]) -> str:
