@@ -35,6 +35,7 @@ from agentcdr.store.sql.rendered import (
     last_key_query,
     part_query,
     renders,
+    row_sql,
 )
 from agentcdr.store.sql.report_query import report_query, summary_query
 from agentcdr.store.sql.rows import (
@@ -220,6 +221,9 @@ class _PostgresText:
         self._texts = RowTexts(style, POSTGRESQL.name)
         self._limit_ms = limit_ms
         self._literals: dict[str, str] = {}
+        # CSV slices from COPY's own CSV, exact whatever the values (``_csv``), until a
+        # part holds a line feed in a value.
+        self._native_csv = style.kind == "csv"
 
     async def _quote(self, conn: Any, values: list[Any]) -> None:
         texts = sorted({v for v in values if isinstance(v, str)} - self._literals.keys())
@@ -300,8 +304,15 @@ class _PostgresText:
         self, conn: Any, part: ReportRequest, row: RowSQL, copy: bool
     ) -> tuple[str | bytes | None, int]:
         """(the part's text, None when it fails ``row``'s check; its rows)."""
-        if copy and self._texts.style.kind == "csv" and row.check is not None:
-            return await self._csv(conn, part)
+        if copy and self._native_csv:
+            text, rows = await self._csv(conn, part)
+            if text is not None:
+                return text, rows
+            # A value with a line feed (such values recur in a report): this part and every
+            # later one as rendered rows, this one escaped in SQL.
+            self._native_csv = False
+            row = row_sql(self._texts.style, POSTGRESQL.name, part.start_ts, part.end_ts,
+                          escape=True)  # fmt: skip
         sql, params = part_query(part, row, POSTGRESQL)
         if not copy:
             records = await conn.fetch(sql, *params)
