@@ -85,9 +85,9 @@ def instants() -> list[int]:
 
 def text(rng: random.Random, width: int, hostile: bool, nul: bool) -> str:
     if not hostile:
-        return rng.choice(["", "Ana", "Zoë Ånström", "VM / NML", "GAL", "x" * width, "日本"])[
-            :width
-        ]
+        # (``\.`` alone: COPY's CSV quotes it when it is a row's only cell, agentcdr's not.)
+        clean = ["", "Ana", "Zoë Ånström", "VM / NML", "GAL", "x" * width, "日本", "\\."]
+        return rng.choice(clean)[:width]
     pool = HOSTILE + CONTROL[(0 if nul else 1) :]
     value = "".join(rng.choice([*pool, "a", "b"]) for _ in range(rng.randrange(0, 6)))
     if rng.random() < 0.3:

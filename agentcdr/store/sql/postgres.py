@@ -204,7 +204,8 @@ def _copy_text(style: RowStyle, data: bytes) -> bytes:
 
 _PLACEHOLDER: Final = re.compile(r"\$(\d+)\b")
 # COPY's CSV quotes a value exactly when agentcdr's CSV does (a quote, a comma, a carriage
-# return or a line feed in it; quotes doubled), and also a value equal to its NULL text:
+# return or a line feed in it; quotes doubled), and also a value equal to its NULL text and,
+# in a row of one cell, a lone ``\.`` (so such rows are rendered as before):
 # so that text is longer than any value a store column holds (VARCHAR(100), and the ``'``
 # of csvFormulas=neutralize); no cell is NULL (``rendered.csv_cells``).
 CSV_COPY: Final = {"format": "csv", "null": "N" * 128}
@@ -221,9 +222,9 @@ class _PostgresText:
         self._texts = RowTexts(style, POSTGRESQL.name)
         self._limit_ms = limit_ms
         self._literals: dict[str, str] = {}
-        # CSV slices from COPY's own CSV, exact whatever the values (``_csv``), until a
-        # part holds a line feed in a value.
-        self._native_csv = style.kind == "csv"
+        # CSV slices from COPY's own CSV (``_csv``), until a part holds a line feed in a
+        # value; not for one-cell rows, where COPY quotes a lone ``\.`` and agentcdr not.
+        self._native_csv = style.kind == "csv" and len(style.fields) > 1
 
     async def _quote(self, conn: Any, values: list[Any]) -> None:
         texts = sorted({v for v in values if isinstance(v, str)} - self._literals.keys())

@@ -19,6 +19,9 @@ stays ``render.compile_text``; what is rendered here must equal it byte for byte
   before a formula's first character added in SQL), then checked in Python as a whole with
   ``render.plain_check``: escaping per value in SQL cost more than the whole export.
 
+PostgreSQL reads a CSV report's slices as COPY's own CSV of the cells instead
+(``csv_cells``, ``postgres.CSV_COPY``), whose quoting is agentcdr's.
+
 A CSV or XML text that fails its check is read again with the escaping done in SQL (exact,
 no check), and so is every later part of that report (``RowTexts``): values that need
 escaping come in a few kinds of value, which then recur throughout the report. Escaping in
