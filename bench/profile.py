@@ -1,10 +1,12 @@
 """``python -m bench.profile``: where a server worker's time goes, sampled by py-spy.
 
     python -m bench.profile small  [--store sqlite] [--dataset demo] [--seconds 10]
-    python -m bench.profile report [--store sqlite] [--dataset demo] [--format json] [--range all]
+    python -m bench.profile report [--store sqlite] [--dataset demo] [--format json]
+                                   [--range all]
 
 Serves a store that ``make bench`` loaded (data set A, or B with ``--dataset wide``; kept in
-``bench/data/`` or in its database server) with one worker, and records that worker with py-spy while it works:
+``bench/data/`` or in its database server) with one worker, and records that worker with
+py-spy while it works:
 ``small`` under wrk at 32 connections with the small report (one agent, one day), as the
 load test sends it; ``report`` while curl reads the whole-range report (or ``--range 1d``)
 again and again. Prints the share of samples in which each function runs itself ("own")

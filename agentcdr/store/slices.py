@@ -32,7 +32,7 @@ import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 from agentcdr.records import Cursor, ReportRequest
 from agentcdr.render import TextBatch
@@ -68,14 +68,14 @@ def part_limit(part: ReportRequest) -> int:
     return part.limit + 1
 
 
+T = TypeVar("T")
 # The shortest stretch ``time_parts`` cuts: less is not worth a thread.
 MIN_PART_SECONDS: Final = 3600
 
 
 def time_parts(request: ReportRequest, count: int) -> list[ReportRequest]:
     """The request's range cut into ``count`` stretches of equal time, in order (fewer, down
-    to one, when the range is shorter than ``count`` hours): for statements over the whole
-    range whose results add up, such as a summary's groups."""
+    to one, when the range is shorter than ``count`` hours)."""
     span = request.end_ts - request.start_ts
     count = max(1, min(count, span // MIN_PART_SECONDS))
     edges = [request.start_ts + span * i // count for i in range(count + 1)]
@@ -172,9 +172,17 @@ class _Entry:
         self.task: asyncio.Future[Piece] | None = None
 
 
-async def _in_slot(read: PartReader, part: ReportRequest) -> Piece:
+async def _in_slot(read: Callable[[ReportRequest], Awaitable[T]], part: ReportRequest) -> T:
     async with slots():
         return await read(part)
+
+
+async def read_parts(
+    request: ReportRequest, count: int, read: Callable[[ReportRequest], Awaitable[T]]
+) -> list[T]:
+    """``read`` of each of the range's ``time_parts``, all at once, each in a slot (shared
+    with the reports' slices): for statements whose results add up, such as a summary's."""
+    return list(await asyncio.gather(*(_in_slot(read, p) for p in time_parts(request, count))))
 
 
 class SliceStream:

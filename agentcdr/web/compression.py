@@ -10,9 +10,9 @@ that did not ask for one.
 
 gzip is zlib-ng's deflate (the ``zlib-ng`` package, with the standard library's ``zlib``
 API): at its level 2 a whole report came out in fewer bytes than with the standard library
-zlib's level 1, for less of the server's CPU (docs/benchmarks.md, finding 0). zstd's level 1 shrinks
-report rows about eightfold; it comes from the standard library's ``compression.zstd``
-(Python 3.14) or its backport.
+zlib's level 1, for less of the server's CPU (docs/benchmarks.md, finding 0). zstd's level
+1 shrinks report rows about eightfold; it comes from the standard library's
+``compression.zstd`` (Python 3.14) or its backport.
 """
 
 from __future__ import annotations

@@ -203,11 +203,11 @@ def _copy_text(style: RowStyle, data: bytes) -> bytes:
 
 
 _PLACEHOLDER: Final = re.compile(r"\$(\d+)\b")
-# COPY's CSV quotes a value exactly when agentcdr's CSV does (a quote, a comma, a carriage
-# return or a line feed in it; quotes doubled), and also a value equal to its NULL text and,
-# in a row of one cell, a lone ``\.`` (so such rows are rendered as before):
-# so that text is longer than any value a store column holds (VARCHAR(100), and the ``'``
-# of csvFormulas=neutralize); no cell is NULL (``rendered.csv_cells``).
+# COPY's CSV quotes a value when agentcdr's CSV does (a quote, a comma, a carriage return or
+# a line feed in it; quotes doubled), and two more: a value equal to its NULL text, here
+# longer than any value a store column holds (VARCHAR(100), and the ``'`` of
+# csvFormulas=neutralize), no cell being NULL (``rendered.csv_cells``); and, in a row of one
+# cell, a lone ``\.``, so such rows are rendered as before (``_PostgresText._native_csv``).
 CSV_COPY: Final = {"format": "csv", "null": "N" * 128}
 
 

@@ -32,7 +32,7 @@ from agentcdr.errors import ConfigError, DatabaseUnavailable
 from agentcdr.records import CallRecord, Cursor, ReportRequest, Row
 from agentcdr.render import RowStyle, TextBatch, compile_text
 from agentcdr.store.base import CallWriter, LoginSource, PoolUse, WriteCounts, WriteRow
-from agentcdr.store.slices import CORES, Piece, SliceStream, part_limit, slots, time_parts
+from agentcdr.store.slices import CORES, Piece, SliceStream, part_limit, read_parts
 from agentcdr.store.sql.imports import SQLImports
 from agentcdr.store.sql.rendered import (
     RowSQL,
@@ -434,16 +434,14 @@ class SQLiteStore:
                 conn.deadline.at = float("inf")
                 self._release(conn)
 
-        async def part_rows(part: ReportRequest) -> list[Any]:
-            async with slots():  # shared with the reports' slices: one thread per core
-                return await asyncio.to_thread(read, part)
+        async def in_thread(part: ReportRequest) -> list[Any]:
+            return await asyncio.to_thread(read, part)
 
         # Each part's GROUP BY sorts its own calls on a core of its own, in a read of its
         # own (as a report's slices are); ``finish`` merges the groups that more than one
         # part holds.
-        parts = time_parts(request, render_threads(CORES))
         try:
-            results = await asyncio.gather(*(part_rows(part) for part in parts))
+            results = await read_parts(request, render_threads(CORES), in_thread)
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(_describe(exc)) from exc
         return finish(((r[:-3], *r[-3:]) for rows in results for r in rows), group_by)
