@@ -7,6 +7,7 @@ import csv
 import io
 import itertools
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import datetime
@@ -228,6 +229,18 @@ def test_an_excel_workbook_of_the_report(api: ApiHarness) -> None:
     assert eve[2] == '=HYPERLINK("x")'  # text, never a formula
     assert eve[4] is None
     assert next(r for r in rows if r[0] == "example.user3")[3] == "25:00:07"
+
+
+def test_the_same_excel_report_is_the_same_file(sqlite_api: ApiHarness) -> None:
+    """Its creation time is the range's start (New York's midnight in UTC), not the clock's:
+    two requests a second apart give the same bytes, as a HEAD and a GET must agree."""
+    first = sqlite_api.post(responsetype="xlsx", **DAY)
+    assert first.status_code == 200
+    time.sleep(1.05 - time.time() % 1)  # into the next second
+    second = sqlite_api.post(responsetype="xlsx", **DAY)
+    assert second.content == first.content
+    book = load_workbook(io.BytesIO(first.content), read_only=True)
+    assert book.properties.created == datetime(2025, 5, 13, 4, 0, 0)
 
 
 def test_an_excel_report_too_long_for_a_sheet_is_refused(
