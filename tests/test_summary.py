@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,3 +143,25 @@ def test_offset_stretches_match_the_standard_library(zone: str) -> None:
             assert delta is not None
             assert int(delta.total_seconds()) == offset, (zone, probe)
     assert day_label(0) == "1970-01-01"
+
+
+@pytest.mark.parametrize("flavour", ["mariadb", "mysql"])
+def test_a_summary_leaves_the_index_to_the_optimizer(flavour: str) -> None:
+    """MariaDB's reports name the indexes their rows may come by, so that a wide range
+    streams from the first row instead of after a table scan and a sort; a summary has no
+    order to keep, and on those indexes a 30-day summary of 2M calls took 8.7 s against
+    3.5 s for MariaDB's own plan, a scan (docs/deploying.md, "Query plans")."""
+    pytest.importorskip("asyncmy")
+    from agentcdr.store.sql.mariadb import report_hooks
+    from agentcdr.store.sql.report_query import report_query, summary_query
+    from agentcdr.store.sql.schema import MYSQL
+
+    hooks = report_hooks(flavour, 600)  # type: ignore[arg-type]
+    request = ReportRequest(ts("2025-05-01 00:00:00"), ts("2025-06-01 00:00:00"), UTC)
+    for one in (request, replace(request, updated_since=0)):
+        report, _ = report_query(one, MYSQL, hooks)
+        summary, _ = summary_query(one, ("user",), MYSQL, hooks)
+        assert " FROM calls FORCE INDEX (calls_answer, " in report
+        assert " FROM calls WHERE " in summary
+        assert "FORCE" not in summary
+        assert ("MAX_EXECUTION_TIME" if flavour == "mysql" else "max_statement_time") in summary

@@ -42,8 +42,10 @@ class QueryHooks:
 
     ``prefix`` stands before the statement (MariaDB's ``SET STATEMENT … FOR``), ``hint``
     right after ``SELECT`` (MySQL's optimizer hints), and ``indexes`` are the only indexes
-    the plan may use (MariaDB/MySQL ``FORCE INDEX``; ``updated_indexes`` when the request
-    has ``updatedSince``).
+    the plan of a report's rows may use (MariaDB/MySQL ``FORCE INDEX``; ``updated_indexes``
+    when the request has ``updatedSince``). They keep the first row of a streamed report
+    quick; a summary, which has no order and no first row, leaves the choice to the
+    optimizer (``ordered=False``), which scans the table for a wide range.
     """
 
     prefix: str = ""
@@ -51,7 +53,9 @@ class QueryHooks:
     indexes: str = ""
     updated_indexes: str = ""
 
-    def table(self, request: ReportRequest) -> str:
+    def table(self, request: ReportRequest, *, ordered: bool = True) -> str:
+        if not ordered:
+            return "calls"
         indexes = self.updated_indexes if request.updated_since is not None else self.indexes
         return f"calls FORCE INDEX ({indexes})" if indexes else "calls"
 
@@ -169,7 +173,7 @@ def summary_query(
     ordinals = ", ".join(str(n) for n in range(1, len(keys) + 1))
     sql = (
         f"{hooks.prefix}SELECT {hooks.hint}{', '.join(keys)}, COUNT(*), SUM(duration_sec), "
-        f"MAX(duration_sec) FROM {hooks.table(request)} WHERE {' AND '.join(where)} "
+        f"MAX(duration_sec) FROM {hooks.table(request, ordered=False)} WHERE {' AND '.join(where)} "
         f"GROUP BY {ordinals}"
     )
     return sql, p.values
