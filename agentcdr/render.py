@@ -23,6 +23,8 @@ from agentcdr import csvtext, xmltext
 from agentcdr.clock import CLOCK_TEXT, ZoneClock
 from agentcdr.records import ALL_FIELDS, COL, NUMERIC_FIELDS, Row
 
+# What a JSON string cannot hold unescaped: a quote, a backslash, a control character.
+_JSON_MARKS: Final = b'"\\' + bytes(range(0x20))
 # Durations up to ten hours come from the table of clock texts.
 _DURATION_TABLE_MAX: Final = 36000
 
@@ -116,14 +118,26 @@ TextCheck = Callable[[str, int], bool]
 
 @functools.lru_cache(maxsize=256)
 def plain_check(fields: tuple[str, ...], kind: str, *, neutralize: bool = False) -> TextCheck:
-    """A check of ``rows`` rows of ``xml`` or ``csv`` text rendered without escaping: True
-    when no value needed escaping, so the text is exactly the escaped rendering.
+    """A check of ``rows`` rows of ``json``, ``ndjson``, ``xml`` or ``csv`` text rendered
+    without escaping: True when no value needed escaping, so the text is exactly the escaped
+    rendering.
 
-    The markup of clean rows holds an exact number of ``<``, ``>`` (XML) or ``,``, quote and
-    line-end characters (CSV), and no ``&`` or carriage return (XML), nor a cell that starts
-    like a formula (CSV with ``neutralize``). Checking the text as a whole is a few C-speed
-    scans, where checking each value costs more than rendering it.
+    The markup of clean rows holds an exact number of ``<``, ``>`` (XML), of ``,``, quote
+    and line-end characters (CSV), or of quotes and line ends and no backslash or other
+    control character (JSON, whose strings orjson escapes for those alone), and no ``&`` or
+    carriage return (XML), nor a cell that starts like a formula (CSV with
+    ``neutralize``). Checking the text as a whole is a few C-speed scans, where checking
+    each value costs more than rendering it.
     """
+    if kind in ("json", "ndjson"):
+        # Two quotes around each key, two around each value but numbers; ndjson's line ends.
+        marks = sum(2 if f in NUMERIC_FIELDS else 4 for f in fields) + (kind == "ndjson")
+
+        def unquoted(text: str, rows: int) -> bool:
+            data = text.encode("utf-8", "surrogatepass")
+            return len(data) - len(data.translate(None, _JSON_MARKS)) == rows * marks
+
+        return unquoted
     if kind == "xml":
         tags = 2 * len(fields) + 2
 

@@ -83,10 +83,16 @@ def instants() -> list[int]:
     return points
 
 
-def text(rng: random.Random, width: int, hostile: bool, nul: bool) -> str:
+# Values no format escapes, but ``\.``, which JSON does (and COPY's CSV quotes when it is a
+# row's only cell, agentcdr's not).
+CLEAN = ("", "Ana", "Zoë Ånström", "VM / NML", "GAL", "x" * 100, "日本", "\\.")
+CLEAN_FOR_ALL = CLEAN[:-1]
+
+
+def text(
+    rng: random.Random, width: int, hostile: bool, nul: bool, clean: tuple[str, ...] = CLEAN
+) -> str:
     if not hostile:
-        # (``\.`` alone: COPY's CSV quotes it when it is a row's only cell, agentcdr's not.)
-        clean = ["", "Ana", "Zoë Ånström", "VM / NML", "GAL", "x" * width, "日本", "\\."]
         return rng.choice(clean)[:width]
     pool = HOSTILE + CONTROL[(0 if nul else 1) :]
     value = "".join(rng.choice([*pool, "a", "b"]) for _ in range(rng.randrange(0, 6)))
@@ -97,15 +103,17 @@ def text(rng: random.Random, width: int, hostile: bool, nul: bool) -> str:
     return value[:width]
 
 
-def calls(nul: bool, hostile: float, count: int = 260, seed: int = 13) -> list[CallRecord]:
+def calls(
+    nul: bool, hostile: float, count: int = 260, seed: int = 13, clean: tuple[str, ...] = CLEAN
+) -> list[CallRecord]:
     """``count`` calls, a share ``hostile`` of them with hostile text (NUL only where the
-    database can hold it: PostgreSQL's text cannot)."""
+    database can hold it: PostgreSQL's text cannot), the others with ``clean`` text."""
     rng = random.Random(seed)
     times = instants()
     out = []
     for n in range(count):
         bad = rng.random() < hostile
-        values = {f: text(rng, w, bad, nul) for f, w in WIDTHS.items()}
+        values = {f: text(rng, w, bad, nul, clean) for f, w in WIDTHS.items()}
         values["call_id"] = f"c{n}" + values["call_id"][: WIDTHS["call_id"] - 6]
         if n % 17 == 0:
             values["user"] = "O'Brien"
@@ -191,27 +199,36 @@ def test_rendered_rows_equal_python_rendered_rows(store_url: str, slices: None) 
 def test_clean_rows_are_rendered_by_the_database_alone(
     store_url: str, slices: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Text with nothing to escape passes its check: Python renders none of it (a check
-    that failed every time would hide a wrong rendering behind the reference)."""
+    """Text with nothing to escape passes its check: no part is read again, escaped in SQL,
+    and Python renders none of it (a check that failed every time would hide a wrong
+    rendering behind the reference)."""
     module = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mariadb"}
     fallbacks: list[RowStyle] = []
+    escapes: list[RowStyle] = []
 
     def spy(style: RowStyle) -> Any:
         fallbacks.append(style)
         return compile_text(style)
 
+    def escaped(texts: RowTexts, part: ReportRequest) -> RowSQL | None:
+        escapes.append(texts.style)
+        return plain_escaped(texts, part)
+
     kind = store_url.split(":", 1)[0]
+    plain_escaped = RowTexts.escaped
     monkeypatch.setattr(f"agentcdr.store.sql.{module[kind]}.compile_text", spy)
+    monkeypatch.setattr(RowTexts, "escaped", escaped)
 
     async def main() -> None:
         async with opened(store_url) as store:
-            await write(store, calls(nul=False, hostile=0.0))
+            await write(store, calls(nul=False, hostile=0.0, clean=CLEAN_FOR_ALL))
             for (style, order), span in itertools.product(styles(), SPANS):
                 rendered, reference, _ = await both(store, style, span, order=order)
                 assert rendered == reference, (style, order)
 
     asyncio.run(main())
     assert fallbacks == []
+    assert escapes == []
 
 
 def test_values_to_escape_are_escaped_by_the_database(
@@ -219,7 +236,9 @@ def test_values_to_escape_are_escaped_by_the_database(
 ) -> None:
     """A CSV or XML part whose values need escaping is read again with the escaping done in
     SQL, and so is every later part of that report: Python renders none of it (a report
-    whose values need escaping has them throughout, data set B's dispositions with commas)."""
+    whose values need escaping has them throughout, data set B's dispositions with commas).
+    So is a JSON part on PostgreSQL, quoted by ``to_json`` (MariaDB's ``JSON_QUOTE`` is
+    not orjson's for some control characters: such parts are rendered in Python)."""
     module = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mariadb"}
     fallbacks: list[RowStyle] = []
     escapes: list[int] = []
@@ -233,6 +252,7 @@ def test_values_to_escape_are_escaped_by_the_database(
         return plain_escaped(texts, part)
 
     kind = store_url.split(":", 1)[0]
+    kinds = KINDS if kind == "postgresql" else ("csv", "xml")
     plain_escaped = RowTexts.escaped
     monkeypatch.setattr(f"agentcdr.store.sql.{module[kind]}.compile_text", spy)
     monkeypatch.setattr(RowTexts, "escaped", escaped)
@@ -243,7 +263,7 @@ def test_values_to_escape_are_escaped_by_the_database(
         async with opened(store_url) as store:
             await write(store, records)
             for (style, order), span in itertools.product(styles(), SPANS):
-                if style.kind not in ("csv", "xml"):
+                if style.kind not in kinds:
                     continue
                 before = len(escapes)
                 rendered, reference, _ = await both(store, style, span, order=order)
@@ -257,6 +277,24 @@ def test_values_to_escape_are_escaped_by_the_database(
     asyncio.run(main())
     assert fallbacks == []
     assert sum(map(bool, reports)) > len(reports) / 2  # most have a value to escape
+
+
+@pytest.mark.parametrize("value", ['say "no"', "C:\\dir", "tab\there", "end\x1f"])
+def test_one_character_to_escape_among_clean_rows(store_url: str, slices: None, value: str) -> None:
+    """One value holding one character to escape, and nothing else in the report that
+    needs it: every part's check must see it alone (as a quote in JSON's markup, say)."""
+    records = calls(nul=False, hostile=0.0, count=60, clean=CLEAN_FOR_ALL)
+    records[30] = records[30]._replace(disposition=value, answer_ts=SPANS[1][0] + 86_400)
+
+    async def main() -> None:
+        async with opened(store_url) as store:
+            await write(store, records)
+            for kind in KINDS:
+                style = RowStyle(kind, DEFAULT_FIELDS, ZoneInfo("UTC"))
+                rendered, reference, _ = await both(store, style)
+                assert rendered == reference, kind
+
+    asyncio.run(main())
 
 
 def test_postgres_renders_alike_whatever_the_database_date_styles(postgres_url: str) -> None:

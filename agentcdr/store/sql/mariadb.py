@@ -176,7 +176,7 @@ class _MySQLText:
                     await cursor.execute(*part_query(part, again, MYSQL, hooks))
                     rows = await cursor.fetchall()
                     text = joined(texts.style, again, [r[0] for r in rows])
-                elif text is None:
+                if text is None:
                     await cursor.execute(*report_query(part, MYSQL, hooks))
                     text = compile_text(texts.style)(await cursor.fetchall())
                 if len(rows) == part_limit(part):

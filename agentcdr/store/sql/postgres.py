@@ -286,7 +286,7 @@ class _PostgresText:
             text, rows = await self._text(conn, part, row, copy)
             if text is None and (again := texts.escaped(part)) is not None:
                 text, rows = await self._text(conn, part, again, copy)
-            elif text is None:
+            if text is None:
                 raw_sql, raw_params = report_query(part, POSTGRESQL)
                 raw = await conn.fetch(raw_sql, *raw_params)
                 text = compile_text(texts.style)(list(map(tuple, raw)))

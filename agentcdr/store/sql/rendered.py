@@ -11,10 +11,13 @@ stays ``render.compile_text``; what is rendered here must equal it byte for byte
   formatted by the database's date functions (years 1000-9999; other ranges are rendered in
   Python, see ``renders``);
 - durations: ``HH:MM:SS``, hours never wrapped, negative as zero (``render.format_duration``);
-- JSON: keys and numbers as text, strings quoted by the database's JSON quoting, which is
-  orjson's exactly on SQLite (``json_object``) and PostgreSQL (``to_json``); MariaDB's
-  ``JSON_QUOTE`` writes six control characters' escapes with capital hex digits, so its
-  text is checked (``RowSQL.check``);
+- JSON: keys and numbers as text; on SQLite, strings quoted by ``json_object``, which is
+  orjson's quoting exactly; on PostgreSQL and MariaDB, strings in quotes *without*
+  escaping, checked as CSV and XML are (below): their quoting per value (``to_json``,
+  ``JSON_QUOTE``) took a third of the server's time for a report (docs/benchmarks.md,
+  finding 0). Quoted there, ``to_json`` is orjson's exactly; MariaDB's ``JSON_QUOTE``
+  writes six control characters' escapes with capital hex digits, so its text is checked
+  (``RowSQL.check``);
 - CSV and XML: the values *without* escaping (with ``csvFormulas=neutralize``, the ``'``
   before a formula's first character added in SQL), then checked in Python as a whole with
   ``render.plain_check``: escaping per value in SQL cost more than the whole export.
@@ -22,12 +25,13 @@ stays ``render.compile_text``; what is rendered here must equal it byte for byte
 PostgreSQL reads a CSV report's slices as COPY's own CSV of the cells instead
 (``csv_cells``, ``postgres.CSV_COPY``), whose quoting is agentcdr's.
 
-A CSV or XML text that fails its check is read again with the escaping done in SQL (exact,
-no check), and so is every later part of that report (``RowTexts``): values that need
-escaping come in a few kinds of value, which then recur throughout the report. Escaping in
-SQL tests every text value of every row, so clean reports are read plain and checked. A JSON
-text that fails (MariaDB's escapes) is rendered again in Python from the store's rows of the
-same part, in the same snapshot (each store's reader of parts does both); the
+A text read without escaping that fails its check is read again with the escaping (JSON:
+the quoting) done in SQL, and so is every later part of that report (``RowTexts``): values
+that need escaping come in a few kinds of value, which then recur throughout the report.
+Escaping in SQL tests every text value of every row, so clean reports are read plain and
+checked. A text that fails even then (MariaDB's JSON escapes) is rendered again in Python
+from the store's rows of the same part, in the same snapshot (each store's reader of parts
+does all three); the
 characters XML cannot carry and JSON's U+2028/U+2029 are left to the encoders, as for rows
 rendered in Python. Only constants go into the SQL text: field names from
 ``records.FIELDS``, offsets from the zone's rules (``int``), never a request value (those
@@ -95,8 +99,9 @@ class RowTexts:
 
     def escaped(self, part: ReportRequest) -> RowSQL | None:
         """After ``part`` failed its check: the row SQL to read it again with (and every
-        later part); None when its rows are to be rendered in Python (JSON)."""
-        if self.style.kind not in ("csv", "xml"):
+        later part); None when its rows are to be rendered in Python (JSON quoted by the
+        database from the start, on SQLite)."""
+        if self.style.kind in ("json", "ndjson") and not _DIALECTS[self._dialect].plain_json:
             return None
         self._escape = True
         return self.row(part)
@@ -180,11 +185,15 @@ class _Dialect:
         return f"json_object({args})"
 
     json_check: TextCheck | None = None
+    # Whether JSON rows are first read unquoted and checked (``render.plain_check``), as CSV
+    # and XML are: SQLite's json_object costs little, the others' quoting per value a lot.
+    plain_json = False
 
 
 class _Postgres(_Dialect):
     # What the rendering needs of the session (set for the transaction it reads in).
     SESSION: Final = "SET LOCAL datestyle = 'ISO, YMD'; SET LOCAL intervalstyle = 'postgres'"
+    plain_json = True
 
     def concat(self, parts: list[str]) -> str:
         return f"concat({', '.join(parts)})"
@@ -247,6 +256,8 @@ class _MySQL(_Dialect):
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
         return self.concat(_merged(_json_parts(pairs, "JSON_QUOTE({})", self)))
 
+    plain_json = True
+
     @staticmethod
     def _json_check(text: str, rows: int) -> bool:
         # JSON_QUOTE's only difference from orjson is in the \u00XX escapes of control
@@ -256,13 +267,14 @@ class _MySQL(_Dialect):
     json_check = _json_check
 
 
-def _json_parts(pairs: list[tuple[str, str, str]], quote: str, d: _Dialect) -> list[str]:
-    """A JSON object's parts, text values quoted by ``quote`` (SQL with ``{}``), numbers
-    and NULL written as JSON, clock texts (digits, dashes, colons) in quotes as they are."""
+def _json_parts(pairs: list[tuple[str, str, str]], quote: str | None, d: _Dialect) -> list[str]:
+    """A JSON object's parts, text values quoted by ``quote`` (SQL with ``{}``; None: in
+    quotes as they are, for ``render.plain_check``), numbers and NULL written as JSON, clock
+    texts (digits, dashes, colons) in quotes as they are."""
     parts: list[str] = []
     for i, (name, sql, kind) in enumerate(pairs):
         parts.append(_Text(("{" if i == 0 else ",") + f'"{name}":'))
-        if kind == "text":
+        if kind == "text" and quote is not None:
             parts.append(quote.format(sql))
         elif kind == "number":
             parts.append(d.number(sql, "null"))
@@ -286,7 +298,8 @@ def row_sql(
 ) -> RowSQL:
     """The SQL of one row of ``style`` over calls answered in ``[start_ts, end_ts)`` (the
     answer times' offsets are those of that range) on ``dialect`` (``Dialect.name``); with
-    ``escape`` (CSV and XML), text values escaped in SQL, exact without a check."""
+    ``escape``, text values escaped (JSON: quoted) in SQL, exact without a check but for
+    MariaDB's JSON."""
     return _row_sql(style, dialect, offset_stretches(style.tz, start_ts, end_ts), escape)
 
 
@@ -310,8 +323,11 @@ def _row_sql(style: RowStyle, dialect: str, stretches: Stretches, escape: bool) 
     d = _DIALECTS[dialect]
     json = style.kind in ("json", "ndjson")
     pairs = _pairs(style, dialect, stretches, escape)
-    if json:
+    if json and (escape or not d.plain_json):
         return RowSQL(d.json_row(pairs), d.json_check)
+    if json:
+        plain = d.concat(_merged(_json_parts(pairs, None, d)))
+        return RowSQL(plain, plain_check(style.fields, style.kind))
     check = None if escape else plain_check(style.fields, style.kind)
     parts: list[str] = []
     if style.kind == "xml":
