@@ -131,10 +131,11 @@ def plain_check(fields: tuple[str, ...], kind: str, *, neutralize: bool = False)
     """
     if kind in ("json", "ndjson"):
         # Two quotes around each key, two around each value but numbers; ndjson's line ends.
-        marks = sum(2 if f in NUMERIC_FIELDS else 4 for f in fields) + (kind == "ndjson")
+        marks = sum(2 if f in NUMERIC_FIELDS else 4 for f in fields) + int(kind == "ndjson")
 
         def unquoted(text: str, rows: int) -> bool:
-            data = text.encode("utf-8", "surrogatepass")
+            # (Drivers decode valid UTF-8 only, and a Latin-1 view of bytes has no surrogate.)
+            data = text.encode()
             return len(data) - len(data.translate(None, _JSON_MARKS)) == rows * marks
 
         return unquoted

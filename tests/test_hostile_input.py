@@ -5,11 +5,16 @@ and the exact answer."""
 from __future__ import annotations
 
 import base64
+import io
+import tempfile
 from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import orjson
 import pytest
+from openpyxl import load_workbook
 
 from tests.conftest import API, USERS, ApiHarness
 from tests.seed import seed
@@ -108,6 +113,14 @@ def test_the_first_and_last_days_of_the_calendar_are_empty_successes(
     assert response.status_code == 200, response.text
     meta = response.json()["data"]["meta"]
     assert (meta["from"], meta["to"], meta["row_count"]) == (meta_from, meta_to, 0)
+    before = set(Path(tempfile.gettempdir()).glob("agentcdr-*.xlsx"))
+    excel = api.post(responsetype="xlsx", **extra)
+    assert excel.status_code == 200, excel.text
+    book = load_workbook(io.BytesIO(excel.content), read_only=True)
+    assert list(book.active.iter_rows(values_only=True))[1:] == []  # type: ignore[union-attr]
+    if extra["toDate"] != "9999-12-31":
+        assert book.properties.created == datetime(1970, 1, 1)  # the range starts before it
+    assert set(Path(tempfile.gettempdir()).glob("agentcdr-*.xlsx")) == before
 
 
 def test_year_one_without_to_date_is_a_span_error(api: ApiHarness) -> None:

@@ -9,8 +9,9 @@ and the response streams that file. A sheet holds at most 1,048,576 rows: a repo
 data rows than fit is refused with 41004 before anything is sent.
 
 The same report gives the same bytes: the workbook's creation time (its document property)
-is the start of the report's range in UTC, not the instant it was written, so a GET and a
-HEAD of one URL agree on the length and a cache or a checksum sees one file.
+is the start of the report's range in UTC (1970-01-01 for a range that starts before it),
+not the instant it was written, so a GET and a HEAD of one URL agree on the length and a
+cache or a checksum sees one file.
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ class _Sheet:
                 "strings_to_urls": False,
             },
         )
-        self.workbook.set_properties(
-            {"created": datetime.fromtimestamp(request.start_ts, UTC).replace(tzinfo=None)}
-        )
+        # (Not before 1970: a document's date has four-digit years, and a range can start
+        # in year 1.)
+        created = datetime.fromtimestamp(max(request.start_ts, 0), UTC)
+        self.workbook.set_properties({"created": created.replace(tzinfo=None)})
         self.sheet = self.workbook.add_worksheet("agent_cdr")
         bold = self.workbook.add_format({"bold": True})
         self._when = self.workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
@@ -92,7 +94,12 @@ async def write_workbook(request: ReportRequest, page: Page) -> Path:
     """The report as a temporary .xlsx file; the caller removes it once it is sent."""
     handle, name = tempfile.mkstemp(prefix="agentcdr-", suffix=".xlsx")
     os.close(handle)
-    sheet = _Sheet(name, request)
+    try:
+        sheet = _Sheet(name, request)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
     closed = False
     try:
         async for batch in page.rows():

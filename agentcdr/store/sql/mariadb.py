@@ -172,7 +172,7 @@ class _MySQLText:
                 await cursor.execute(*part_query(part, row, MYSQL, hooks))
                 rows = await cursor.fetchall()
                 text: str | bytes | None = joined(texts.style, row, [r[0] for r in rows])
-                if text is None and (again := texts.escaped(part)) is not None:
+                if text is None and (again := texts.escaped(part, row)) is not None:
                     await cursor.execute(*part_query(part, again, MYSQL, hooks))
                     rows = await cursor.fetchall()
                     text = joined(texts.style, again, [r[0] for r in rows])

@@ -163,7 +163,7 @@ class _PostgresRows:
 
 # The memory of the server's index builds at the end of a first load (the default, 64 MB,
 # sorts 2M calls in several passes on disk).
-_BUILD_MEMORY: Final = "256MB"
+BUILD_MEMORY: Final = "256MB"
 # The name of the unique (source, call_id) constraint (PostgreSQL chose it in migration 1).
 _UNIQUE_KEY: Final = (
     "SELECT conname FROM pg_constraint WHERE conrelid = 'calls'::regclass AND contype = 'u'"
@@ -284,7 +284,7 @@ class _PostgresText:
                 f"SET LOCAL statement_timeout = {self._limit_ms}; {POSTGRES_SESSION}"
             )
             text, rows = await self._text(conn, part, row, copy)
-            if text is None and (again := texts.escaped(part)) is not None:
+            if text is None and (again := texts.escaped(part, row)) is not None:
                 text, rows = await self._text(conn, part, again, copy)
             if text is None:
                 raw_sql, raw_params = report_query(part, POSTGRESQL)
@@ -386,7 +386,7 @@ class _PostgresWriter(BatchWriter):
             return
         add_key = f'ALTER TABLE calls ADD CONSTRAINT "{self.key}" UNIQUE (source, call_id)'
         await self.conn.execute(
-            f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'; SAVEPOINT agentcdr_key"
+            f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'; SAVEPOINT agentcdr_key"
         )
         try:
             await self.conn.execute(add_key)

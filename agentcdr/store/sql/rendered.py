@@ -31,12 +31,11 @@ that need escaping come in a few kinds of value, which then recur throughout the
 Escaping in SQL tests every text value of every row, so clean reports are read plain and
 checked. A text that fails even then (MariaDB's JSON escapes) is rendered again in Python
 from the store's rows of the same part, in the same snapshot (each store's reader of parts
-does all three); the
-characters XML cannot carry and JSON's U+2028/U+2029 are left to the encoders, as for rows
-rendered in Python. Only constants go into the SQL text: field names from
-``records.FIELDS``, offsets from the zone's rules (``int``), never a request value (those
-are bound parameters; PostgreSQL's COPY, which takes none, gets them as the server quotes
-them: ``store.sql.postgres``).
+does all three); the characters XML cannot carry and JSON's U+2028/U+2029 are left to
+the encoders, as for rows rendered in Python. Only constants go into the SQL text: field
+names from ``records.FIELDS``, offsets from the zone's rules (``int``), never a request
+value (those are bound parameters; PostgreSQL's COPY, which takes none, gets them as the
+server quotes them: ``store.sql.postgres``).
 """
 
 from __future__ import annotations
@@ -85,8 +84,8 @@ class RowSQL:
 
 
 class RowTexts:
-    """The row SQL of one rendered report's parts: plain and checked, until a CSV or XML part
-    fails its check; from then on, escaped in SQL (see the module docstring)."""
+    """The row SQL of one rendered report's parts: plain and checked, until a part fails its
+    check; from then on, escaped in SQL (see the module docstring)."""
 
     def __init__(self, style: RowStyle, dialect: str) -> None:
         self.style = style
@@ -97,14 +96,16 @@ class RowTexts:
         """The row SQL to read ``part`` with."""
         return row_sql(self.style, self._dialect, part.start_ts, part.end_ts, escape=self._escape)
 
-    def escaped(self, part: ReportRequest) -> RowSQL | None:
-        """After ``part`` failed its check: the row SQL to read it again with (and every
-        later part); None when its rows are to be rendered in Python (JSON quoted by the
-        database from the start, on SQLite)."""
+    def escaped(self, part: ReportRequest, tried: RowSQL) -> RowSQL | None:
+        """After ``part``, read with ``tried``, failed its check: the row SQL to read it
+        again with (and every later part); None when its rows are to be rendered in Python
+        (``tried`` was escaped already: MariaDB's JSON; or JSON quoted by the database from
+        the start, on SQLite). Parts read side by side may each fail before the switch."""
         if self.style.kind in ("json", "ndjson") and not _DIALECTS[self._dialect].plain_json:
             return None
         self._escape = True
-        return self.row(part)
+        again = self.row(part)
+        return None if again == tried else again
 
 
 def joined(style: RowStyle, row: RowSQL, texts: Sequence[str]) -> str | bytes | None:
@@ -224,6 +225,8 @@ class _Postgres(_Dialect):
 
 
 class _MySQL(_Dialect):
+    plain_json = True
+
     def concat(self, parts: list[str]) -> str:
         return f"CONCAT({', '.join(parts)})"
 
@@ -256,8 +259,6 @@ class _MySQL(_Dialect):
     def json_row(self, pairs: list[tuple[str, str, str]]) -> str:
         return self.concat(_merged(_json_parts(pairs, "JSON_QUOTE({})", self)))
 
-    plain_json = True
-
     @staticmethod
     def _json_check(text: str, rows: int) -> bool:
         # JSON_QUOTE's only difference from orjson is in the \u00XX escapes of control
@@ -269,8 +270,9 @@ class _MySQL(_Dialect):
 
 def _json_parts(pairs: list[tuple[str, str, str]], quote: str | None, d: _Dialect) -> list[str]:
     """A JSON object's parts, text values quoted by ``quote`` (SQL with ``{}``; None: in
-    quotes as they are, for ``render.plain_check``), numbers and NULL written as JSON, clock
-    texts (digits, dashes, colons) in quotes as they are."""
+    quotes as they are, for ``render.plain_check``, which relies on text columns never being
+    NULL: a NULL would be an empty string there, not ``null``), numbers and NULL written as
+    JSON, clock texts (digits, dashes, colons) in quotes as they are."""
     parts: list[str] = []
     for i, (name, sql, kind) in enumerate(pairs):
         parts.append(_Text(("{" if i == 0 else ",") + f'"{name}":'))

@@ -67,14 +67,14 @@ _PROGRESS_OPS: Final = 20_000  # SQLite VM steps between progress-handler calls
 # unique (source, call_id) index takes every row at a random place, and with the readers'
 # small cache each insert read and wrote pages back and forth (2.8x the CPU time per row at
 # 2M calls: docs/benchmarks.md). SQLite takes the memory only as the index grows.
-_WRITE_CACHE_KIB: Final = 256 * 1024
+WRITE_CACHE_KIB: Final = 256 * 1024
 # The page cache while a first load builds its indexes (KiB): SQLite sorts in runs of about
 # this size, and runs that fit in the CPU's caches sort twice as fast as large ones.
-_SORT_CACHE_KIB: Final = 2000
+SORT_CACHE_KIB: Final = 2000
 # Helper threads SQLite's sorter may start while a first load builds its indexes (PRAGMA
 # threads; SQLite allows at most 8 unless built otherwise), which sort and merge runs while
 # the statement's own thread mostly waits for them: one per core.
-_SORT_THREADS: Final = CORES
+SORT_THREADS: Final = CORES
 # RowStyle.separator in SQL.
 _SEPARATORS: Final = {"json": "','", "ndjson": "char(10)", "csv": "char(13, 10)", "xml": "char(10)"}
 # The threads that read rendered slices: the process's, one per core (store.slices).
@@ -245,9 +245,10 @@ class _SQLiteText:
             try:
                 rows, text = self._joined(db, part, row)
                 batch: str | bytes | None = checked(row, text, rows) if rows else ""
-                if batch is None and (again := texts.escaped(part)) is not None:
-                    rows, batch = self._joined(db, part, again)
-                elif batch is None:
+                if batch is None and (again := texts.escaped(part, row)) is not None:
+                    rows, text = self._joined(db, part, again)
+                    batch = checked(again, text, rows) if rows else ""
+                if batch is None:
                     raw = db.execute(*report_query(part, SQLITE)).fetchall()
                     batch = compile_text(texts.style)(raw)
                 if rows == part_limit(part):
@@ -460,7 +461,7 @@ class SQLiteStore:
         db = conn.db
         try:
             db.set_progress_handler(None, 0)  # no time limit on writes, no callback per step
-            db.execute(f"PRAGMA cache_size = -{_WRITE_CACHE_KIB}")
+            db.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
             db.execute("BEGIN IMMEDIATE")
             try:
                 before = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
@@ -476,8 +477,8 @@ class SQLiteStore:
                     _drop_indexes(db)
                 yield writer
                 if loading:
-                    db.execute(f"PRAGMA cache_size = -{_SORT_CACHE_KIB}")
-                    db.execute(f"PRAGMA threads = {_SORT_THREADS}")
+                    db.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
+                    db.execute(f"PRAGMA threads = {SORT_THREADS}")
                     writer.build_indexes()
                 after = int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
                 counts = writer.finish(after - before)
