@@ -291,16 +291,19 @@ def import_table(document: Result) -> str:
             imported = store.get("import")
             if not imported:
                 continue
+            cli = imported.get("cli")
             rows.append([
                 store["title"], dataset["title"], imported["tool"], f"{imported['rows']:,}",
                 f"{imported['seconds']:.1f}", f"{imported['rows_per_s']:,.0f}",
                 f"{imported['cpu_seconds']:.1f}" if imported["cpu_seconds"] else "-",
                 imported.get("load_average", "-"),
                 f"{imported['target']:,}" if imported.get("target") else "-",
+                f"{cli['tool']}: {cli['seconds']:.1f} s" if cli else "-",
+                f"{imported['vs_cli']:.2f}x" if cli else "-",
             ])  # fmt: skip
     header = [
         "store", "data", "loaded with", "rows", "seconds", "rows/s", "importer CPU s",
-        "load average before", "target",
+        "load average before", "target", "CLI bulk load", "/ CLI",
     ]  # fmt: skip
     return _table(header, rows)
 
@@ -384,7 +387,14 @@ of this page. The targets are those of the second performance issue (#13).
   text costs more to escape and send, and ten times the agents make a one-agent report a
   tenth the size.
 - **Import**: `agentcdr import` of a data set's CSV into an empty store, wall clock of the
-  whole command (rows/s), with the load average of the machine just before. The VICIdial
+  whole command (rows/s), with the load average of the machine just before; then, as its
+  reference, the database CLI's own bulk load of the same file (`sqlite3 .import`, `psql
+  \\copy`, `LOAD DATA LOCAL INFILE`) into a new table of the CSV's columns as text, with
+  the indexes of the store's that those columns can have (five of its seven: the unique
+  call id, and the answer time alone and after the tenant, the agent and the profile)
+  built after the rows, with the memory and sorter threads agentcdr's import gives its
+  own (`bench/stores.py`, `CLI_INDEXES`); `/ CLI` is the time over it. The CLI neither
+  validates nor converts anything. The VICIdial
   adapter is read-only, so its `vicidial_log`, `vicidial_list`, `vicidial_campaigns` and
   status tables are filled with `LOAD DATA` from the same calls (not timed against a target).
 - **Report time**: the one-day report (the day with the median row count) and the report of

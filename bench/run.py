@@ -225,12 +225,23 @@ def bench_store(
 
 
 def timed_load(store: Store) -> Result:
+    """The store's load, then its CLI's bulk load of the same file (``Store.cli_load``)."""
     loaded = store.load()
     say(
         f"  load: {loaded.rows:,} rows in {loaded.seconds:.1f} s ({loaded.rows_per_s:,.0f}/s; "
         f"load average before {loaded.load_average})"
     )
-    return asdict(loaded) | {"rows_per_s": loaded.rows_per_s, "target": store.import_target}
+    result = asdict(loaded) | {"rows_per_s": loaded.rows_per_s, "target": store.import_target}
+    try:
+        cli = store.cli_load()
+    except RuntimeError as exc:  # the reference failed: the import's figures stand
+        say(f"  the CLI's bulk load failed: {exc}")
+        return result | {"cli_error": str(exc)}
+    if cli is not None:
+        say(f"  {cli.tool}: {cli.seconds:.1f} s ({cli.rows_per_s:,.0f}/s)")
+        result["cli"] = asdict(cli) | {"rows_per_s": cli.rows_per_s}
+        result["vs_cli"] = loaded.seconds / cli.seconds
+    return result
 
 
 def _now() -> str:

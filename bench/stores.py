@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import time
 from abc import ABC, abstractmethod
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -50,6 +51,39 @@ class LoadResult:
     @property
     def rows_per_s(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+# The reference for an import: the database CLI's own bulk load of the same CSV into a table
+# of its columns (all text), then the indexes of agentcdr's store that those columns can have
+# (the unique call id; the answer time, alone and after the tenant, the agent and the
+# profile), built once the rows are in, with the memory for sorting that agentcdr's import
+# gives its own index builds. It is what the database's own tools do with the file, without
+# agentcdr's validation, zone conversion, lower-cased agent key and stamps.
+CLI_INDEXES: Final = (
+    ("cli_key", ("call_id",), True),
+    ("cli_answer", ("answer_time",), False),
+    ("cli_portfolio", ("portfolio", "answer_time"), False),
+    ("cli_agent", ("user", "answer_time"), False),
+    ("cli_profile", ("profile", "answer_time"), False),
+)
+
+
+def names(columns: tuple[str, ...] | list[str], quote: str) -> str:
+    """Column names in ``quote`` characters (``user`` is reserved on PostgreSQL)."""
+    return ", ".join(f"{quote}{c}{quote}" for c in columns)
+
+
+def cli_create(columns: list[str], quote: str, text_type: str) -> str:
+    cells = ", ".join(f"{quote}{c}{quote} {text_type}" for c in columns)
+    return f"CREATE TABLE calls ({cells})"
+
+
+def cli_indexes(quote: str) -> list[str]:
+    """``CLI_INDEXES`` as CREATE INDEX statements."""
+    return [
+        f"CREATE {'UNIQUE ' if unique else ''}INDEX {name} ON calls ({names(cols, quote)})"
+        for name, cols, unique in CLI_INDEXES
+    ]
 
 
 def run_command(argv: list[str], **kwargs: object) -> str:
@@ -87,12 +121,16 @@ class Store(ABC):
     def url(self) -> str: ...
 
     @abstractmethod
-    def reset(self) -> None:
-        """An empty database (dropped and created again)."""
+    def reset(self, database: str = "") -> None:
+        """An empty database (dropped and created again): the store's, or ``database``."""
 
     @abstractmethod
-    def count(self) -> int:
-        """Calls in the store (-1 when it does not exist)."""
+    def discard(self, database: str) -> None:
+        """Drops ``database`` (a scratch one) if it is there."""
+
+    @abstractmethod
+    def count(self, database: str = "") -> int:
+        """Calls in the store, or in ``database`` (-1 when it does not exist)."""
 
     @abstractmethod
     def exports(self, rng: Range) -> list[Export]: ...
@@ -118,22 +156,49 @@ class Store(ABC):
     def load(self) -> LoadResult:
         """``agentcdr import`` of the data set's CSV into an empty store, timed."""
         self.reset()
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        cpu = children_cpu()
-        started = time.perf_counter()
-        output = run_command(
-            [*AGENTCDR, "--db", self.url, "import", "--no-progress", str(self.data.csv)],
-            env=self.env(),
-        )
-        seconds = time.perf_counter() - started
-        result = LoadResult(
-            self.data.rows, seconds, children_cpu() - cpu, "agentcdr import", output.strip(), load
-        )
+        argv = [*AGENTCDR, "--db", self.url, "import", "--no-progress", str(self.data.csv)]
+        result = self._timed("agentcdr import", argv, env=self.env())
         self.after_load()
         return result
 
+    def _timed(self, tool: str, argv: list[str], **kwargs: object) -> LoadResult:
+        """``argv`` run to its end: wall clock, its CPU, and the load average before."""
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        cpu = children_cpu()
+        started = time.perf_counter()
+        output = run_command(argv, **kwargs)
+        seconds = time.perf_counter() - started
+        return LoadResult(self.data.rows, seconds, children_cpu() - cpu, tool, output.strip(), load)
+
     def after_load(self) -> None:  # noqa: B027 - optional hook
         """Untimed upkeep a deployment would get anyway (statistics)."""
+
+    def cli_load(self) -> LoadResult | None:
+        """The import's reference (``CLI_INDEXES``), timed, in a scratch database dropped
+        after; None where there is none. Raises ``RuntimeError`` if it fails or loads
+        another number of rows."""
+        tool, argv, script = self._cli_script(f"{self.database}_cli_load")
+        if not tool:
+            return None
+        database = f"{self.database}_cli_load"
+        self.reset(database)
+        try:
+            result = self._timed(tool, argv, input=script)
+            count = self.count(database)
+        finally:
+            self.discard(database)
+        if count != result.rows:
+            raise RuntimeError(f"{tool} loaded {count:,} rows of {result.rows:,}")
+        return result
+
+    def _cli_script(self, database: str) -> tuple[str, list[str], str]:
+        """(the CLI's name, its command, the script it reads on standard input) of the load
+        into ``database``; an empty name where there is no reference."""
+        return "", [], ""
+
+    def _csv_columns(self) -> list[str]:
+        with self.data.csv.open(encoding="utf-8") as handle:
+            return handle.readline().strip().split(",")
 
     def add_user(self) -> None:
         run_command(
@@ -173,7 +238,10 @@ class SQLiteStore(Store):
 
     @property
     def path(self) -> Path:
-        return self.data_dir / f"{self.database}.db"
+        return self._file(self.database)
+
+    def _file(self, database: str) -> Path:
+        return self.data_dir / f"{database}.db"
 
     @property
     def url(self) -> str:
@@ -184,18 +252,37 @@ class SQLiteStore(Store):
             return "the sqlite3 command is not installed (apt-get install sqlite3)"
         return None
 
-    def reset(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+    def reset(self, database: str = "") -> None:
+        self.discard(database or self.database)
 
-    def count(self) -> int:
-        if not self.path.exists():
+    def discard(self, database: str) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self._file(database)}{suffix}").unlink(missing_ok=True)
+
+    def count(self, database: str = "") -> int:
+        path = self._file(database or self.database)
+        if not path.exists():
             return -1
-        with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             try:
                 return int(db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
             except sqlite3.Error:
                 return -1
+
+    def _cli_script(self, database: str) -> tuple[str, list[str], str]:
+        """``.import`` into a new file in WAL mode, as agentcdr's store is, with the cache
+        and sorter threads of agentcdr's import."""
+        from agentcdr.store.sql.sqlite import SORT_CACHE_KIB, SORT_THREADS, WRITE_CACHE_KIB
+
+        csv = str(self.data.csv.resolve()).replace("\\", "\\\\").replace('"', '\\"')
+        create = cli_create(self._csv_columns(), '"', "TEXT")
+        script = "\n".join([
+            "PRAGMA journal_mode = WAL;", f"PRAGMA cache_size = -{WRITE_CACHE_KIB};", f"{create};",
+            f'.import --csv --skip 1 "{csv}" calls',
+            f"PRAGMA cache_size = -{SORT_CACHE_KIB};", f"PRAGMA threads = {SORT_THREADS};",
+            *(f"{index};" for index in cli_indexes('"')),
+        ])  # fmt: skip
+        return "sqlite3 .import", ["sqlite3", "-bail", str(self._file(database))], script
 
     def exports(self, rng: Range) -> list[Export]:
         sql = (
@@ -242,16 +329,37 @@ class PostgresStore(Store):
             return f"no PostgreSQL server at 127.0.0.1:5432 (user postgres): {exc}"
         return None
 
-    def reset(self) -> None:
-        self._psql("postgres", f"DROP DATABASE IF EXISTS {self.database}")
-        self._psql("postgres", f"CREATE DATABASE {self.database}")
+    def reset(self, database: str = "") -> None:
+        self.discard(database or self.database)
+        self._psql("postgres", f"CREATE DATABASE {database or self.database}")
 
-    def count(self) -> int:
-        return int(self._psql(self.database, "SELECT COUNT(*) FROM calls").strip() or -1)
+    def discard(self, database: str) -> None:
+        self._psql("postgres", f"DROP DATABASE IF EXISTS {database}")
+
+    def count(self, database: str = "") -> int:
+        sql = "SELECT COUNT(*) FROM calls"
+        return int(self._psql(database or self.database, sql).strip() or -1)
 
     def after_load(self) -> None:
         # What autovacuum does within a minute of a big load: statistics, visibility map.
         self._psql(self.database, "VACUUM ANALYZE calls")
+
+    def _cli_script(self, database: str) -> tuple[str, list[str], str]:
+        """psql's ``\\copy`` (COPY FROM STDIN, CSV), the indexes with the memory agentcdr's
+        import gives its own."""
+        from agentcdr.store.sql.postgres import BUILD_MEMORY
+
+        # psql's quoted arguments take a doubled quote and backslash escapes.
+        csv = str(self.data.csv.resolve()).replace("\\", "\\\\").replace("'", "''")
+        create = cli_create(self._csv_columns(), '"', "text")
+        script = "\n".join([
+            f"{create};",
+            f"\\copy calls FROM '{csv}' WITH (FORMAT csv, HEADER)",
+            f"SET maintenance_work_mem = '{BUILD_MEMORY}';",
+            *(f"{index};" for index in cli_indexes('"')),
+        ])  # fmt: skip
+        argv = ["psql", *PG_HOST, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database]
+        return "psql \\copy", argv, script
 
     def exports(self, rng: Range) -> list[Export]:
         select = "SELECT " + _columns(
@@ -298,16 +406,37 @@ class MariaDBStore(Store):
             return f"no MariaDB server at 127.0.0.1:3306 (user root): {exc}"
         return None
 
-    def reset(self) -> None:
-        self._sql(f"DROP DATABASE IF EXISTS {self.database}; CREATE DATABASE {self.database}")
+    def reset(self, database: str = "") -> None:
+        self.discard(database or self.database)
+        self._sql(f"CREATE DATABASE {database or self.database}")
 
-    def count(self) -> int:
+    def discard(self, database: str) -> None:
+        self._sql(f"DROP DATABASE IF EXISTS {database}")
+
+    def count(self, database: str = "") -> int:
         try:
-            return int(self._sql("SELECT COUNT(*) FROM calls", self.database).strip())
+            return int(self._sql("SELECT COUNT(*) FROM calls", database or self.database).strip())
         except RuntimeError as exc:
             if re.search(r"Unknown database|doesn't exist", str(exc)):
                 return -1
             raise
+
+    def _cli_script(self, database: str) -> tuple[str, list[str], str]:
+        """``LOAD DATA LOCAL INFILE`` through the ``mariadb`` client (RFC 4180: quotes
+        doubled, no backslash escapes), then one ALTER TABLE adding every index."""
+        csv = str(self.data.csv.resolve()).replace("\\", "\\\\").replace("'", "''")
+        adds = ", ".join(
+            f"ADD {'UNIQUE ' if unique else ''}INDEX {name} ({names(cols, '`')})"
+            for name, cols, unique in CLI_INDEXES
+        )
+        script = (
+            f"{cli_create(self._csv_columns(), '`', 'VARCHAR(255)')} CHARACTER SET utf8mb4; "
+            f"LOAD DATA LOCAL INFILE '{csv}' INTO TABLE calls CHARACTER SET utf8mb4 "
+            "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
+            f"IGNORE 1 LINES; ALTER TABLE calls {adds};"
+        )
+        argv = ["mariadb", *MY_HOST, "--local-infile=1", "-D", database]
+        return "LOAD DATA LOCAL INFILE", argv, script
 
     def exports(self, rng: Range) -> list[Export]:
         sql = (

@@ -133,15 +133,19 @@ class VicidialStore(MariaDBStore):
             return "the VICIdial adapter (agentcdr.store.vicidial.store) is not there"
         return super().unavailable()
 
-    def reset(self) -> None:
-        super().reset()
+    def reset(self, database: str = "") -> None:
+        super().reset(database)
         Path(self.users_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
-    def count(self) -> int:
+    def count(self, database: str = "") -> int:
         try:
-            return int(self._sql("SELECT COUNT(*) FROM vicidial_log", self.database).strip())
+            sql = "SELECT COUNT(*) FROM vicidial_log"
+            return int(self._sql(sql, database or self.database).strip())
         except RuntimeError:
             return -1
+
+    def _cli_script(self, database: str) -> tuple[str, list[str], str]:
+        return "", [], ""  # nothing to compare: agentcdr does not import into VICIdial's tables
 
     def load(self) -> LoadResult:
         """Writes the calls as tab-separated files and loads them (the TSV files are kept)."""

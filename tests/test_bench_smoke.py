@@ -33,6 +33,10 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     for dataset in document["datasets"].values():
         sqlite = dataset["stores"]["sqlite"]
         assert sqlite["import"]["rows"] == dataset["data"]["rows"] == 300
+        # Its reference: the CLI's bulk load of the same file, every row counted.
+        assert sqlite["import"]["cli"]["tool"] == "sqlite3 .import"
+        assert sqlite["import"]["cli"]["rows"] == 300
+        assert sqlite["import"]["vs_cli"] > 0
         # The sign-in's peak (argon2id's 64 MiB) is measured apart from the reports'.
         assert sqlite["login_peak_rss_kb"] > sqlite["idle_rss_kb"] + 32 * 1024
         for key in ("1d", "all"):
@@ -98,6 +102,7 @@ def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "- SQLite (A: demo), 1 day: API CSV vs `sqlite3 -csv`: 119 / 119 rows, equal" in markdown
     assert "- SQLite (B: wide), 1 day: Datasette CSV rows: 119" in markdown
     assert "| SQLite | 3 days | agentcdr summary by user (JSON) |" in markdown
+    assert re.search(r"\| sqlite3 \.import: \d+\.\d s \| \d+\.\d\dx \|$", markdown, re.M)
 
 
 def test_middleware_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
