@@ -444,6 +444,7 @@ make bench                                     # everything, both data sets: abo
 .venv/bin/python -m bench.run --report-only    # rewrite this page from bench/out/results-full.json
 .venv/bin/python -m bench.middleware           # the HTTP middleware's CPU on a small request
 .venv/bin/python -m bench.sqlite_threads       # SQLite slices in 1 and 2 threads, statistics on/off
+.venv/bin/python -m bench.import_phases        # a first load into SQLite, phase by phase
 .venv/bin/python -m bench.profile small        # py-spy on one worker (or report; --dataset wide)
 ```
 

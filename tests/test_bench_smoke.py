@@ -168,3 +168,23 @@ def test_clients_check_what_issue_11_fixed() -> None:
 def name_of(answers: dict[str, str], start: str) -> str:
     (name,) = [name for name in answers if name.startswith(start)]
     return name
+
+
+def test_import_phases_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import import_phases
+
+    rows = [
+        "user,answer_time,disposition,phone_number,loan_number,call_type,call_duration,"
+        "lead_id,term_reason,portfolio,campaign_name,call_id,profile",
+        *(
+            f"Ann,2025-05-13 12:00:0{n},VM,555,L{n},MANUAL,00:00:3{n},{n},AGENT,GAL,GALSERVERS,c{n},"
+            for n in range(3)
+        ),
+    ]
+    path = tmp_path / "calls.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert import_phases.main(["--csv", str(path)]) == 0
+    printed = capsys.readouterr().out
+    for phase in ("reader: csv module, validation, rows, pickle", "writer: inserts",
+                  "writer: unique key", "writer: calls_import", "writer: commit"):  # fmt: skip
+        assert re.search(rf"^{re.escape(phase)}: \d+\.\d\d s", printed, re.M), printed
