@@ -35,7 +35,6 @@ from agentcdr.store.sql.rendered import (
     last_key_query,
     part_query,
     renders,
-    row_sql,
 )
 from agentcdr.store.sql.report_query import report_query, summary_query
 from agentcdr.store.sql.rows import (
@@ -185,15 +184,12 @@ _COPY_ESCAPES: Final = {
     b"v": b"\v",
 }
 _COPY_ESCAPE: Final = re.compile(rb"\\(.)", re.DOTALL)
-# What stands for COPY's row end in a JSON or CSV batch (RowStyle.separator); NDJSON's and
-# XML's rows end in a line feed anyway.
-_ROW_ENDS: Final = {"json": b",", "csv": b"\r\n"}
 
 
 def _copy_text(style: RowStyle, data: bytes) -> bytes:
     """COPY's text-format output of one rendered column as the batch of ``style``."""
-    end = _ROW_ENDS.get(style.kind)
-    if end is not None:
+    end = style.separator.encode()  # COPY ends each row in a line feed
+    if end != b"\n":
         data = data.replace(b"\n", end)
         if style.kind == "json":
             data = data[:-1]  # the last row's comma
@@ -310,10 +306,9 @@ class _PostgresText:
             if text is not None:
                 return text, rows
             # A value with a line feed (such values recur in a report): this part and every
-            # later one as rendered rows, this one escaped in SQL.
+            # later one as rendered rows, escaped in SQL as after any failed check.
             self._native_csv = False
-            row = row_sql(self._texts.style, POSTGRESQL.name, part.start_ts, part.end_ts,
-                          escape=True)  # fmt: skip
+            row = self._texts.escaped(part, row) or row  # (None: ``row`` is escaped already)
         sql, params = part_query(part, row, POSTGRESQL)
         if not copy:
             records = await conn.fetch(sql, *params)

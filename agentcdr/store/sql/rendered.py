@@ -14,10 +14,10 @@ stays ``render.compile_text``; what is rendered here must equal it byte for byte
 - JSON: keys and numbers as text; on SQLite, strings quoted by ``json_object``, which is
   orjson's quoting exactly; on PostgreSQL and MariaDB, strings in quotes *without*
   escaping, checked as CSV and XML are (below): their quoting per value (``to_json``,
-  ``JSON_QUOTE``) took a third of the server's time for a report (docs/benchmarks.md,
-  finding 0). Quoted there, ``to_json`` is orjson's exactly; MariaDB's ``JSON_QUOTE``
-  writes six control characters' escapes with capital hex digits, so its text is checked
-  (``RowSQL.check``);
+  ``JSON_QUOTE``) is the server's work for every value (A's 30-day JSON on PostgreSQL:
+  1.80x → 1.31x ``psql``'s export, docs/benchmarks.md, finding 0). Quoted there,
+  ``to_json`` is orjson's exactly; MariaDB's ``JSON_QUOTE`` writes six control
+  characters' escapes with capital hex digits, so its text is checked (``RowSQL.check``);
 - CSV and XML: the values *without* escaping (with ``csvFormulas=neutralize``, the ``'``
   before a formula's first character added in SQL), then checked in Python as a whole with
   ``render.plain_check``: escaping per value in SQL cost more than the whole export.
